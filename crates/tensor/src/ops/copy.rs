@@ -1,0 +1,189 @@
+//! Data movement: `contiguous`, `copy_`, `fill_`, dtype casts.
+
+use crate::dtype::DType;
+use crate::error::{Result, TensorError};
+use crate::layout::{Layout, broadcast_layout, broadcast_shapes, coalesce};
+use crate::ops::{dispatch_1d, or_panic, pack8, to_u32};
+use crate::runtime::{Binding, Kernel};
+use crate::shaders::COPY;
+use crate::tensor::Tensor;
+
+/// Which `copy.wgsl` entry moves the words.
+#[derive(Clone, Copy)]
+enum Move {
+    Copy,
+    CastI32F32,
+    CastF32I32,
+}
+
+impl Move {
+    fn kernel(self) -> Kernel {
+        match self {
+            Move::Copy => Kernel::new(&COPY, "copy"),
+            Move::CastI32F32 => Kernel::new(&COPY, "cast_i32_f32"),
+            Move::CastF32I32 => Kernel::new(&COPY, "cast_f32_i32"),
+        }
+    }
+}
+
+/// `copy.wgsl`'s Params for a src view and a dst view of one shape.
+fn params(op: &'static str, src: &Layout, dst: &Layout, value: u32) -> Result<Vec<u32>> {
+    let (shape, strides) = coalesce(&dst.shape, &[&src.strides, &dst.strides]);
+    let mut p = Vec::with_capacity(32);
+    p.extend(pack8(op, &shape)?);
+    p.extend(pack8(op, &strides[0])?);
+    p.extend(pack8(op, &strides[1])?);
+    p.extend([
+        to_u32(op, dst.numel())?,
+        shape.len() as u32,
+        to_u32(op, src.offset)?,
+        to_u32(op, dst.offset)?,
+        value,
+    ]);
+    Ok(p)
+}
+
+/// Moves `src` (viewed with `src_layout`) into `dst`'s storage at `dst_layout`.
+fn move_words(
+    op: &'static str,
+    how: Move,
+    src: &Tensor,
+    src_layout: &Layout,
+    dst: &Tensor,
+    dst_layout: &Layout,
+) -> Result<()> {
+    let p = params(op, src_layout, dst_layout, 0)?;
+    let bindings = [
+        Binding {
+            binding: 1,
+            buffer: src.buffer(),
+        },
+        Binding {
+            binding: 2,
+            buffer: dst.buffer(),
+        },
+    ];
+    dispatch_1d(how.kernel(), &[], &p, &bindings, dst_layout.numel());
+    Ok(())
+}
+
+impl Tensor {
+    /// A dense row-major tensor with the same values; `self` when it
+    /// already is one.
+    pub fn contiguous(&self) -> Tensor {
+        if self.is_contiguous() {
+            return self.clone();
+        }
+        let out = Tensor::empty_for("contiguous", self.shape(), self.dtype);
+        or_panic(move_words(
+            "contiguous",
+            Move::Copy,
+            self,
+            &self.layout,
+            &out,
+            &out.layout,
+        ));
+        out
+    }
+
+    /// Copies `src` (broadcast to `self`'s shape) into `self`'s elements,
+    /// in place (`t.copy_(src)`, and `t[:, 1] = src` on a view). Converts
+    /// between f32 and i32 as PyTorch does.
+    pub fn try_copy_(&self, src: &Tensor) -> Result<()> {
+        let shape = broadcast_shapes("copy_", src.shape(), self.shape())?;
+        if shape != self.shape() {
+            return Err(TensorError::ShapeMismatch {
+                op: "copy_",
+                lhs: self.shape().to_vec(),
+                rhs: src.shape().to_vec(),
+            });
+        }
+        let how = match (src.dtype, self.dtype) {
+            (DType::I32, DType::F32) => Move::CastI32F32,
+            (DType::F32, DType::I32) => Move::CastF32I32,
+            _ => Move::Copy,
+        };
+        // The source may be a view of the same buffer (`t[0] = t[1]`):
+        // read it from a copy so that no element is read after it is written.
+        let src = if src.shares_storage(self) {
+            src.detached_copy()
+        } else {
+            src.clone()
+        };
+        let src_layout = broadcast_layout(&src.layout, self.shape());
+        move_words("copy_", how, &src, &src_layout, self, &self.layout)
+    }
+
+    /// `t.copy_(src)`; see [`Tensor::try_copy_`].
+    ///
+    /// # Panics
+    /// If `src` does not broadcast to `self`'s shape.
+    pub fn copy_(&self, src: &Tensor) {
+        or_panic(self.try_copy_(src));
+    }
+
+    /// A dense copy with its own buffer, even when `self` is dense.
+    pub fn detached_copy(&self) -> Tensor {
+        let out = Tensor::empty_for("clone", self.shape(), self.dtype);
+        or_panic(move_words(
+            "clone",
+            Move::Copy,
+            self,
+            &self.layout,
+            &out,
+            &out.layout,
+        ));
+        out
+    }
+
+    /// Sets every element to `value` in place (`t.fill_(v)`).
+    pub fn fill_(&self, value: f32) {
+        let bits = match self.dtype {
+            DType::F32 => value.to_bits(),
+            DType::I32 => (value as i32) as u32,
+        };
+        let p = or_panic(params("fill_", &self.layout, &self.layout, bits));
+        let bindings = [Binding {
+            binding: 2,
+            buffer: self.buffer(),
+        }];
+        dispatch_1d(Kernel::new(&COPY, "fill"), &[], &p, &bindings, self.numel());
+    }
+
+    /// Sets every element to zero in place (`t.zero_()`).
+    pub fn zero_(&self) {
+        self.fill_(0.0);
+    }
+
+    /// This tensor as `dtype` (a copy when the type changes).
+    pub fn to_dtype(&self, dtype: DType) -> Tensor {
+        if dtype == self.dtype {
+            return self.clone();
+        }
+        let out = Tensor::empty_for("to_dtype", self.shape(), dtype);
+        let how = if dtype == DType::F32 {
+            Move::CastI32F32
+        } else {
+            Move::CastF32I32
+        };
+        or_panic(move_words(
+            "to_dtype",
+            how,
+            self,
+            &self.layout,
+            &out,
+            &out.layout,
+        ));
+        out
+    }
+
+    /// As f32 (`t.float()`).
+    pub fn float(&self) -> Tensor {
+        self.to_dtype(DType::F32)
+    }
+
+    /// As i32, truncating toward zero (`t.int()`; wgrad's `long()`).
+    pub fn int(&self) -> Tensor {
+        self.to_dtype(DType::I32)
+    }
+}

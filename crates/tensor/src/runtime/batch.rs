@@ -1,0 +1,300 @@
+//! Deferred execution: dispatches are recorded into one pending command
+//! encoder and submitted together, on read-back, on a host write into an
+//! existing buffer, or after `MAX_DISPATCHES`.
+
+use std::sync::atomic::Ordering;
+
+use super::pool::{BufferPool, STORAGE_USAGE, size_class};
+use super::{Kernel, Runtime};
+use crate::error::{Result, TensorError};
+
+/// Dispatches per submission. Small enough that the GPU starts while the
+/// host records the rest, large enough that submit overhead is amortised.
+const MAX_DISPATCHES: u32 = 64;
+
+/// One storage buffer bound at `binding` (binding 0 is the params uniform).
+pub(crate) struct Binding<'a> {
+    pub(crate) binding: u32,
+    pub(crate) buffer: &'a wgpu::Buffer,
+}
+
+pub(crate) struct State {
+    pub(crate) pool: BufferPool,
+    batch: Option<Batch>,
+    last_submitted: u64,
+    /// Uniform buffers that held a batch's params: (submission, buffer).
+    params_buffers: Vec<(u64, wgpu::Buffer)>,
+    params_align: u64,
+    params_capacity: u64,
+}
+
+/// The work recorded since the last submission.
+struct Batch {
+    index: u64,
+    encoder: wgpu::CommandEncoder,
+    /// Every dispatch's params, each at a multiple of the uniform alignment;
+    /// written with one `write_buffer` just before the submission.
+    params: Vec<u8>,
+    params_buffer: wgpu::Buffer,
+    dispatches: u32,
+}
+
+impl State {
+    pub(crate) fn new(_device: &wgpu::Device, limits: &wgpu::Limits) -> State {
+        let params_align = u64::from(limits.min_uniform_buffer_offset_alignment);
+        State {
+            pool: BufferPool::default(),
+            batch: None,
+            last_submitted: 0,
+            params_buffers: Vec::new(),
+            params_align,
+            params_capacity: params_align * u64::from(MAX_DISPATCHES),
+        }
+    }
+
+    /// The last submission that can reference a buffer released now.
+    fn last_possible_use(&self) -> u64 {
+        self.last_submitted + u64::from(self.batch.is_some())
+    }
+}
+
+/// A buffer's worth of threads as a dispatch grid: at most 65,535
+/// workgroups in x, the rest in y. Kernels rebuild the linear index as
+/// `gid.x + gid.y * num_workgroups.x * WORKGROUP_SIZE`.
+pub(crate) fn grid_1d(threads: u64, workgroup_size: u32) -> [u32; 3] {
+    let groups = threads.div_ceil(u64::from(workgroup_size)).max(1);
+    let x = groups.min(65_535);
+    let y = groups.div_ceil(x);
+    [x as u32, y as u32, 1]
+}
+
+impl Runtime {
+    /// A pooled storage buffer of at least `bytes` bytes.
+    pub(crate) fn alloc(&self, op: &'static str, bytes: u64) -> Result<wgpu::Buffer> {
+        let limit = self.summary.max_storage_binding_bytes;
+        if bytes > limit {
+            return Err(TensorError::TooLarge { op, bytes, limit });
+        }
+        let class = size_class(bytes).min(limit.max(256));
+        let mut st = self.lock();
+        if let Some(buffer) = st.pool.take(class, self.completed()) {
+            return Ok(buffer);
+        }
+        // Nothing free: let finished submissions report in, then look again.
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        if let Some(buffer) = st.pool.take(class, self.completed()) {
+            return Ok(buffer);
+        }
+        st.pool.created(class);
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(op),
+            size: class,
+            usage: STORAGE_USAGE,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// Gives a buffer back to the pool once the GPU is done with it.
+    pub(crate) fn release(&self, buffer: wgpu::Buffer) {
+        let mut st = self.lock();
+        let last_use = st.last_possible_use();
+        st.pool.give_back(buffer, last_use, self.completed());
+    }
+
+    /// A pooled buffer holding `bytes` (uploaded before any pending work runs).
+    pub(crate) fn upload(&self, op: &'static str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+        let buffer = self.alloc(op, bytes.len() as u64)?;
+        // A buffer from the free list is referenced by no queued work, so
+        // the write may run before the pending batch without a flush.
+        if !bytes.is_empty() {
+            self.queue.write_buffer(&buffer, 0, bytes);
+        }
+        Ok(buffer)
+    }
+
+    /// Writes host bytes into an existing buffer at `offset` bytes, after
+    /// all work recorded so far (which may still read the old contents).
+    pub(crate) fn write_after_pending(&self, buffer: &wgpu::Buffer, offset: u64, bytes: &[u8]) {
+        self.flush();
+        if !bytes.is_empty() {
+            self.queue.write_buffer(buffer, offset, bytes);
+        }
+    }
+
+    /// Records one compute dispatch. `params` go to binding 0 as a uniform.
+    pub(crate) fn dispatch(
+        &self,
+        kernel: Kernel,
+        constants: &[(&'static str, f64)],
+        params: &[u8],
+        bindings: &[Binding<'_>],
+        grid: [u32; 3],
+    ) {
+        let pipeline = self.pipelines.get(&self.device, kernel, constants);
+        let mut st = self.lock();
+        let params_offset = self.reserve_params(&mut st, params);
+        let batch = st.batch.as_mut().expect("reserve_params opens a batch");
+        let params_size = (params.len() as u64).next_multiple_of(16).max(16);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &batch.params_buffer,
+                offset: params_offset,
+                size: wgpu::BufferSize::new(params_size),
+            }),
+        }];
+        entries.extend(bindings.iter().map(|b| wgpu::BindGroupEntry {
+            binding: b.binding,
+            resource: b.buffer.as_entire_binding(),
+        }));
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.entry),
+            layout: &pipeline.layout,
+            entries: &entries,
+        });
+        {
+            let mut pass = batch
+                .encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(kernel.entry),
+                    timestamp_writes: None,
+                });
+            pass.set_pipeline(&pipeline.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+        }
+        batch.dispatches += 1;
+        if batch.dispatches >= MAX_DISPATCHES {
+            self.flush_locked(&mut st);
+        }
+    }
+
+    /// Records a buffer-to-buffer copy (sizes and offsets in bytes).
+    pub(crate) fn copy_buffer(
+        &self,
+        src: &wgpu::Buffer,
+        src_offset: u64,
+        dst: &wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) {
+        if bytes == 0 {
+            return;
+        }
+        let mut st = self.lock();
+        let batch = self.open_batch(&mut st);
+        batch
+            .encoder
+            .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
+    }
+
+    /// Copies `bytes` starting at `offset` of `buffer` to the host.
+    pub(crate) fn read_bytes(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        bytes: u64,
+    ) -> Result<Vec<u8>> {
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read-back"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        {
+            let mut st = self.lock();
+            let batch = self.open_batch(&mut st);
+            batch
+                .encoder
+                .copy_buffer_to_buffer(buffer, offset, &staging, 0, bytes);
+            self.flush_locked(&mut st);
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| TensorError::ReadBack(e.to_string()))?;
+        rx.recv()
+            .map_err(|e| TensorError::ReadBack(e.to_string()))?
+            .map_err(|e| TensorError::ReadBack(e.to_string()))?;
+        let data = staging
+            .get_mapped_range(..)
+            .map_err(|e| TensorError::ReadBack(format!("{e:?}")))?
+            .to_vec();
+        staging.unmap();
+        Ok(data)
+    }
+
+    /// Submits the pending batch, if any.
+    pub(crate) fn flush(&self) {
+        let mut st = self.lock();
+        self.flush_locked(&mut st);
+    }
+
+    fn flush_locked(&self, st: &mut State) {
+        let Some(batch) = st.batch.take() else {
+            return;
+        };
+        if !batch.params.is_empty() {
+            self.queue
+                .write_buffer(&batch.params_buffer, 0, &batch.params);
+        }
+        self.queue.submit([batch.encoder.finish()]);
+        st.last_submitted = batch.index;
+        st.params_buffers.push((batch.index, batch.params_buffer));
+        let completed = self.completed.clone();
+        let index = batch.index;
+        self.queue.on_submitted_work_done(move || {
+            completed.fetch_max(index, Ordering::SeqCst);
+        });
+        // Let earlier submissions report in without waiting.
+        let _ = self.device.poll(wgpu::PollType::Poll);
+    }
+
+    fn open_batch<'s>(&self, st: &'s mut State) -> &'s mut Batch {
+        if st.batch.is_none() {
+            let done = self.completed();
+            let reusable = st.params_buffers.iter().position(|(i, _)| *i <= done);
+            let params_buffer = match reusable {
+                Some(at) => st.params_buffers.swap_remove(at).1,
+                None => self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("params"),
+                    size: st.params_capacity,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }),
+            };
+            st.batch = Some(Batch {
+                index: st.last_submitted + 1,
+                encoder: self.device.create_command_encoder(&Default::default()),
+                params: Vec::new(),
+                params_buffer,
+                dispatches: 0,
+            });
+        }
+        st.batch.as_mut().expect("just opened")
+    }
+
+    /// Appends `params` to the batch's params block; returns its offset.
+    fn reserve_params(&self, st: &mut State, params: &[u8]) -> u64 {
+        let align = st.params_align;
+        let needed = (params.len() as u64).next_multiple_of(align).max(align);
+        let full = st
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.params.len() as u64 + needed > st.params_capacity);
+        if full {
+            self.flush_locked(st);
+        }
+        let batch = self.open_batch(st);
+        let offset = batch.params.len() as u64;
+        batch.params.extend_from_slice(params);
+        batch.params.resize((offset + needed) as usize, 0);
+        offset
+    }
+}

@@ -1,0 +1,173 @@
+//! The device runtime: one wgpu device per process, a pipeline cache, a
+//! buffer pool, and a pending command encoder that ops record into and that
+//! is submitted in batches.
+//!
+//! Nothing here reads back to the host unless asked to (`read_bytes`).
+
+mod adapter;
+mod batch;
+mod pipelines;
+mod pool;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use crate::error::{Result, TensorError};
+use batch::State;
+pub(crate) use batch::{Binding, grid_1d};
+pub use pipelines::{Kernel, Shader};
+pub use pool::PoolStats;
+
+/// What a user wants to know about the chosen adapter.
+#[derive(Debug, Clone)]
+pub struct AdapterSummary {
+    /// The adapter's name, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`.
+    pub name: String,
+    /// Vulkan, Metal, Dx12 or Gl.
+    pub backend: wgpu::Backend,
+    /// Discrete, integrated, virtual, CPU or other.
+    pub device_type: wgpu::DeviceType,
+    /// The driver's name and version.
+    pub driver: String,
+    /// The largest buffer one storage binding may cover, in bytes.
+    pub max_storage_binding_bytes: u64,
+    /// The largest buffer the device can create, in bytes.
+    pub max_buffer_bytes: u64,
+    /// The largest workgroup count in one dispatch dimension.
+    pub max_workgroups_per_dimension: u32,
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({:?}, {:?}, driver {:?}); storage binding up to {} MiB, buffers up to {} MiB, \
+             {} workgroups per dimension",
+            self.name,
+            self.backend,
+            self.device_type,
+            self.driver,
+            self.max_storage_binding_bytes >> 20,
+            self.max_buffer_bytes >> 20,
+            self.max_workgroups_per_dimension
+        )
+    }
+}
+
+/// The process-wide GPU device with its queue, pool and pending work.
+pub struct Runtime {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    summary: AdapterSummary,
+    limits: wgpu::Limits,
+    pipelines: pipelines::PipelineCache,
+    state: Mutex<State>,
+    /// The highest submission index known to have completed on the GPU.
+    completed: Arc<AtomicU64>,
+}
+
+static RUNTIME: OnceLock<std::result::Result<Runtime, TensorError>> = OnceLock::new();
+
+/// The process's runtime, created on first use.
+///
+/// One device per process: creating and dropping wgpu devices repeatedly
+/// leaks on some drivers (lavapipe among them), and tensors from two devices
+/// could not meet in one op anyway.
+pub fn runtime() -> Result<&'static Runtime> {
+    RUNTIME
+        .get_or_init(Runtime::create)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The runtime for ops that cannot return an error: panics with the
+/// runtime's own message (what to install) when there is no adapter.
+pub(crate) fn rt() -> &'static Runtime {
+    match runtime() {
+        Ok(rt) => rt,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+impl Runtime {
+    fn create() -> Result<Runtime> {
+        let (_instance, adapter) = adapter::choose_adapter()?;
+        let info = adapter.get_info();
+        // The adapter's real limits, not WebGPU's conservative defaults:
+        // lavapipe binds 128 MiB of storage where the default is 128 MiB on
+        // paper but real GPUs allow far more.
+        let limits = adapter.limits();
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("wgrad"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| TensorError::RequestDevice(e.to_string()))?;
+        let summary = AdapterSummary {
+            name: info.name,
+            backend: info.backend,
+            device_type: info.device_type,
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+            max_storage_binding_bytes: u64::from(limits.max_storage_buffer_binding_size),
+            max_buffer_bytes: limits.max_buffer_size,
+            max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+        };
+        let state = State::new(&device, &limits);
+        Ok(Runtime {
+            device,
+            queue,
+            summary,
+            limits,
+            pipelines: pipelines::PipelineCache::default(),
+            state: Mutex::new(state),
+            completed: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The chosen adapter: name, backend and the limits that matter.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.summary
+    }
+
+    /// The wgpu device, for callers that build their own passes.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// Statistics of the buffer pool.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.lock().pool.stats()
+    }
+
+    /// Submits pending work and waits until the GPU has finished all of it.
+    pub fn synchronize(&self) -> Result<()> {
+        self.flush();
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| TensorError::ReadBack(e.to_string()))?;
+        let done = self.completed.load(Ordering::SeqCst);
+        self.lock().pool.harvest(done);
+        Ok(())
+    }
+
+    /// Waits for the GPU, then returns the pool's free buffers to the device.
+    pub fn empty_cache(&self) -> Result<()> {
+        self.synchronize()?;
+        self.lock().pool.release_free();
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the state consistent enough
+        // (every mutation is a single push/pop), so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn completed(&self) -> u64 {
+        self.completed.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,96 @@
+//! Compute pipelines, compiled once per (shader, entry point, constants).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A WGSL source file from `shaders/`, embedded at build time.
+#[derive(Debug)]
+pub struct Shader {
+    /// The file name, used as the cache key and in labels.
+    pub name: &'static str,
+    /// The WGSL text.
+    pub source: &'static str,
+}
+
+/// One entry point of a shader.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel {
+    /// The shader that holds the entry point.
+    pub shader: &'static Shader,
+    /// The entry point's name (the Rust op's name, by convention).
+    pub entry: &'static str,
+}
+
+impl Kernel {
+    /// The kernel named `entry` in `shader`.
+    pub const fn new(shader: &'static Shader, entry: &'static str) -> Kernel {
+        Kernel { shader, entry }
+    }
+}
+
+/// A compiled pipeline with its bind group layout.
+pub(crate) struct Pipeline {
+    pub(crate) pipeline: wgpu::ComputePipeline,
+    pub(crate) layout: wgpu::BindGroupLayout,
+}
+
+type Key = (&'static str, &'static str, Vec<(&'static str, u64)>);
+
+#[derive(Default)]
+pub(crate) struct PipelineCache {
+    modules: Mutex<HashMap<&'static str, Arc<wgpu::ShaderModule>>>,
+    pipelines: Mutex<HashMap<Key, Arc<Pipeline>>>,
+}
+
+impl PipelineCache {
+    /// The pipeline for `kernel` specialised with `constants` (WGSL
+    /// `override` values), compiled on first use.
+    pub(crate) fn get(
+        &self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+        constants: &[(&'static str, f64)],
+    ) -> Arc<Pipeline> {
+        let key: Key = (
+            kernel.shader.name,
+            kernel.entry,
+            constants.iter().map(|&(n, v)| (n, v.to_bits())).collect(),
+        );
+        if let Some(p) = lock(&self.pipelines).get(&key) {
+            return p.clone();
+        }
+        let module = self.module(device, kernel.shader);
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(kernel.entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                // Kernels initialise the workgroup memory they read.
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        let layout = pipeline.get_bind_group_layout(0);
+        let compiled = Arc::new(Pipeline { pipeline, layout });
+        lock(&self.pipelines).insert(key, compiled.clone());
+        compiled
+    }
+
+    fn module(&self, device: &wgpu::Device, shader: &'static Shader) -> Arc<wgpu::ShaderModule> {
+        lock(&self.modules)
+            .entry(shader.name)
+            .or_insert_with(|| {
+                Arc::new(device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(shader.name),
+                    source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+                }))
+            })
+            .clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

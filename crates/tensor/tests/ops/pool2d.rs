@@ -1,0 +1,1 @@
+//! Placeholder: tests for this family are being written.
