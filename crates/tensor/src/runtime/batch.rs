@@ -112,15 +112,6 @@ impl Runtime {
         Ok(buffer)
     }
 
-    /// Writes host bytes into an existing buffer at `offset` bytes, after
-    /// all work recorded so far (which may still read the old contents).
-    pub(crate) fn write_after_pending(&self, buffer: &wgpu::Buffer, offset: u64, bytes: &[u8]) {
-        self.flush();
-        if !bytes.is_empty() {
-            self.queue.write_buffer(buffer, offset, bytes);
-        }
-    }
-
     /// Records one compute dispatch. `params` go to binding 0 as a uniform.
     pub(crate) fn dispatch(
         &self,
@@ -167,25 +158,6 @@ impl Runtime {
         if batch.dispatches >= MAX_DISPATCHES {
             self.flush_locked(&mut st);
         }
-    }
-
-    /// Records a buffer-to-buffer copy (sizes and offsets in bytes).
-    pub(crate) fn copy_buffer(
-        &self,
-        src: &wgpu::Buffer,
-        src_offset: u64,
-        dst: &wgpu::Buffer,
-        dst_offset: u64,
-        bytes: u64,
-    ) {
-        if bytes == 0 {
-            return;
-        }
-        let mut st = self.lock();
-        let batch = self.open_batch(&mut st);
-        batch
-            .encoder
-            .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
     }
 
     /// Copies `bytes` starting at `offset` of `buffer` to the host.

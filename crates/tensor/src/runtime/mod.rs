@@ -59,7 +59,6 @@ pub struct Runtime {
     device: wgpu::Device,
     queue: wgpu::Queue,
     summary: AdapterSummary,
-    limits: wgpu::Limits,
     pipelines: pipelines::PipelineCache,
     state: Mutex<State>,
     /// The highest submission index known to have completed on the GPU.
@@ -121,7 +120,6 @@ impl Runtime {
             device,
             queue,
             summary,
-            limits,
             pipelines: pipelines::PipelineCache::default(),
             state: Mutex::new(state),
             completed: Arc::new(AtomicU64::new(0)),

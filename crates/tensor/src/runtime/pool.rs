@@ -94,11 +94,6 @@ impl BufferPool {
         }
     }
 
-    /// Bytes waiting for their submissions to complete.
-    pub(crate) fn retired_bytes(&self) -> u64 {
-        self.retired.iter().map(|(_, b)| b.size()).sum()
-    }
-
     /// Drops every free buffer (not the retired or in-use ones).
     pub(crate) fn release_free(&mut self) {
         for (_, list) in self.free.drain() {
