@@ -14,6 +14,7 @@ macro_rules! shader {
 }
 
 shader!(UNARY, "unary.wgsl");
+shader!(UNARY_BACKWARD, "unary_backward.wgsl");
 shader!(BINARY, "binary.wgsl");
 shader!(COPY, "copy.wgsl");
 shader!(REDUCE, "reduce.wgsl");

@@ -68,10 +68,14 @@ fn move_words(
 }
 
 impl Tensor {
-    /// A dense row-major tensor with the same values; `self` when it
-    /// already is one.
+    /// A dense row-major tensor with the same values that starts at the
+    /// beginning of its buffer; `self` when it already is one.
+    ///
+    /// NOTE: unlike PyTorch, a dense view at an offset (`t.narrow(0, 5, 2)`)
+    /// is copied too, so that every kernel taking a contiguous input can
+    /// index it from 0.
     pub fn contiguous(&self) -> Tensor {
-        if self.is_contiguous() {
+        if self.is_contiguous() && self.layout.offset == 0 {
             return self.clone();
         }
         let out = Tensor::empty_for("contiguous", self.shape(), self.dtype);

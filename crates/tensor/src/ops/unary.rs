@@ -4,7 +4,7 @@ use crate::dtype::DType;
 use crate::layout::coalesce;
 use crate::ops::{dispatch_1d, or_panic, pack8, to_u32};
 use crate::runtime::{Binding, Kernel};
-use crate::shaders::UNARY;
+use crate::shaders::{UNARY, UNARY_BACKWARD};
 use crate::tensor::Tensor;
 
 /// The ops of `unary.wgsl`; the discriminant is the shader's `OP` constant.
@@ -160,6 +160,33 @@ scalar_methods! {
 }
 
 impl Tensor {
+    /// The gradient of `y = x.unary(op, scalar)`: `dx = dy * f'(x)`, where
+    /// `self` is the forward input `x`. Comparisons have no gradient (zeros).
+    ///
+    /// # Panics
+    /// If `x`, `y` and `dy` do not share one shape.
+    pub fn unary_backward(&self, op: UnaryOp, scalar: f32, y: &Tensor, dy: &Tensor) -> Tensor {
+        assert!(
+            self.shape() == y.shape() && self.shape() == dy.shape(),
+            "unary_backward: x {:?}, y {:?} and dy {:?} must share one shape",
+            self.shape(),
+            y.shape(),
+            dy.shape()
+        );
+        let (x, y, dy) = (self.float().contiguous(), y.contiguous(), dy.contiguous());
+        let dx = Tensor::empty_for("unary_backward", x.shape(), DType::F32);
+        let p = [or_panic(to_u32("unary_backward", x.numel())), scalar.to_bits()];
+        let bindings = [
+            Binding { binding: 1, buffer: x.buffer() },
+            Binding { binding: 2, buffer: y.buffer() },
+            Binding { binding: 3, buffer: dy.buffer() },
+            Binding { binding: 4, buffer: dx.buffer() },
+        ];
+        let constants = [("OP", op as u32 as f64)];
+        dispatch_1d(Kernel::new(&UNARY_BACKWARD, "unary_backward"), &constants, &p, &bindings, x.numel());
+        dx
+    }
+
     /// `clamp(x, min, max)`.
     pub fn clamp(&self, min: f32, max: f32) -> Tensor {
         self.maximum_scalar(min).minimum_scalar(max)
