@@ -139,6 +139,11 @@ impl Tensor {
         Arc::ptr_eq(&self.storage, &other.storage)
     }
 
+    /// Whether no other tensor (view or clone) shares this tensor's buffer.
+    pub fn storage_is_unique(&self) -> bool {
+        Arc::strong_count(&self.storage) == 1
+    }
+
     /// The device buffer (for kernels in other crates of wgrad).
     pub fn buffer(&self) -> &wgpu::Buffer {
         self.storage.buffer()

@@ -1,0 +1,201 @@
+//! Every differentiable op with what it saved for backward, and its
+//! backward rule. One exhaustive `match`: an op without a backward does
+//! not compile.
+
+use wgrad_tensor::{BinaryOp, Tensor as Raw, UnaryOp};
+
+/// A recorded op and the tensors (or shapes) its backward needs.
+pub(crate) enum Op {
+    /// `y = f(x, scalar)` elementwise.
+    Unary {
+        op: UnaryOp,
+        scalar: f32,
+        x: Raw,
+        y: Raw,
+    },
+    /// `a + b` with broadcasting.
+    Add {
+        a_shape: Vec<usize>,
+        b_shape: Vec<usize>,
+    },
+    /// `a - b` with broadcasting.
+    Sub {
+        a_shape: Vec<usize>,
+        b_shape: Vec<usize>,
+    },
+    /// `a * b` with broadcasting.
+    Mul { a: Raw, b: Raw },
+    /// `a / b` with broadcasting; `out` is the quotient.
+    Div { a: Raw, b: Raw, out: Raw },
+    /// `a ** b` with broadcasting; `out` is the power.
+    Pow { a: Raw, b: Raw, out: Raw },
+    /// `maximum(a, b)` / `minimum(a, b)`: ties split the gradient in half.
+    Extremum { op: BinaryOp, a: Raw, b: Raw },
+    /// Any view that only regroups elements (view, reshape, flatten, squeeze, unsqueeze).
+    Reshape { input_shape: Vec<usize> },
+    /// `permute(dims)` (and `transpose`, `t`).
+    Permute { dims: Vec<usize> },
+    /// `expand(shape)`.
+    Expand { input_shape: Vec<usize> },
+    /// `slice(dim, start, end, step)` / `narrow` / `select` (then `keep_dim` is false).
+    Slice {
+        input_shape: Vec<usize>,
+        dim: usize,
+        start: usize,
+        step: usize,
+        keep_dim: bool,
+    },
+    /// A copy that keeps the graph (`contiguous`, `clone`).
+    Identity,
+    /// `a @ b` with PyTorch's matmul semantics.
+    Matmul { a: Raw, b: Raw },
+    /// `scale * sum` over all elements (`dims` None) or one dim: sum and mean.
+    Sum {
+        input_shape: Vec<usize>,
+        dims: Option<(usize, bool)>,
+        scale: f32,
+    },
+    /// `max()` / `min()` of all elements: ties share the gradient evenly.
+    ExtremumAll { x: Raw, out: Raw },
+    /// `max(dim)` / `min(dim)`: the gradient goes to the saved index
+    /// (`indices` kept with the reduced dim, size 1).
+    ExtremumDim {
+        indices: Raw,
+        dim: usize,
+        keepdim: bool,
+        input_shape: Vec<usize>,
+    },
+}
+
+/// The gradient of a broadcast binary op's input: `g` summed back to `shape`.
+fn unbroadcast(g: Raw, shape: &[usize]) -> Raw {
+    if g.shape() == shape {
+        g
+    } else {
+        g.sum_to_shape(shape)
+    }
+}
+
+impl Op {
+    /// The gradients of the op's inputs given the gradient `g` of its
+    /// output; `needs[i]` says whether input `i` wants one.
+    pub(crate) fn backward(&self, g: &Raw, needs: &[bool]) -> Vec<Option<Raw>> {
+        let need = |i: usize| needs.get(i).copied().unwrap_or(false);
+        match self {
+            Op::Unary { op, scalar, x, y } => vec![Some(x.unary_backward(*op, *scalar, y, g))],
+            Op::Add { a_shape, b_shape } => vec![
+                need(0).then(|| unbroadcast(g.clone(), a_shape)),
+                need(1).then(|| unbroadcast(g.clone(), b_shape)),
+            ],
+            Op::Sub { a_shape, b_shape } => vec![
+                need(0).then(|| unbroadcast(g.clone(), a_shape)),
+                need(1).then(|| unbroadcast(g.neg(), b_shape)),
+            ],
+            Op::Mul { a, b } => vec![
+                need(0).then(|| unbroadcast(g.mul(b), a.shape())),
+                need(1).then(|| unbroadcast(g.mul(a), b.shape())),
+            ],
+            // d(a/b)/da = 1/b; d(a/b)/db = -a/b² = -out/b
+            Op::Div { a, b, out } => vec![
+                need(0).then(|| unbroadcast(g.div(b), a.shape())),
+                need(1).then(|| unbroadcast(g.mul(out).div(b).neg(), b.shape())),
+            ],
+            // d(a^b)/da = b·a^(b-1) = b·out/a (a ≠ 0); d(a^b)/db = out·ln(a)
+            Op::Pow { a, b, out } => vec![
+                need(0).then(|| unbroadcast(g.mul(&b.mul(&a.pow(&b.sub_scalar(1.0)))), a.shape())),
+                need(1).then(|| unbroadcast(g.mul(&out.mul(&a.log())), b.shape())),
+            ],
+            Op::Extremum { op, a, b } => {
+                // maximum: a wins where a > b; minimum: where a < b; ties give each half.
+                let wins = if *op == BinaryOp::Maximum {
+                    a.gt(b)
+                } else {
+                    a.lt(b)
+                };
+                let share_a = wins.add(&a.eq(b).mul_scalar(0.5));
+                vec![
+                    need(0).then(|| unbroadcast(g.mul(&share_a), a.shape())),
+                    need(1).then(|| unbroadcast(g.mul(&share_a.rsub_scalar(1.0)), b.shape())),
+                ]
+            }
+            Op::Reshape { input_shape } => vec![Some(g.reshape(&signed(input_shape)))],
+            Op::Permute { dims } => {
+                let mut inverse = vec![0; dims.len()];
+                for (i, &d) in dims.iter().enumerate() {
+                    inverse[d] = i;
+                }
+                vec![Some(g.permute(&inverse))]
+            }
+            Op::Expand { input_shape } => vec![Some(g.sum_to_shape(input_shape))],
+            Op::Slice {
+                input_shape,
+                dim,
+                start,
+                step,
+                keep_dim,
+            } => {
+                let dx = Raw::zeros(input_shape);
+                let len = if *keep_dim { g.shape()[*dim] } else { 1 };
+                let end = if len == 0 {
+                    *start
+                } else {
+                    start + (len - 1) * step + 1
+                };
+                let view = dx.slice(*dim as isize, *start, end, *step);
+                let g = if *keep_dim {
+                    g.clone()
+                } else {
+                    g.unsqueeze(*dim as isize)
+                };
+                view.copy_(&g);
+                vec![Some(dx)]
+            }
+            Op::Identity => vec![Some(g.clone())],
+            Op::Matmul { a, b } => crate::ops::linalg::matmul_backward(a, b, g, need(0), need(1)),
+            Op::Sum {
+                input_shape,
+                dims,
+                scale,
+            } => {
+                let g = match dims {
+                    Some((d, false)) => g.unsqueeze(*d as isize),
+                    _ => g.clone(),
+                };
+                let g = if *scale == 1.0 {
+                    g
+                } else {
+                    g.mul_scalar(*scale)
+                };
+                vec![Some(g.expand(input_shape).contiguous())]
+            }
+            Op::ExtremumAll { x, out } => {
+                let mask = x.eq(out);
+                let share = mask.div(&mask.sum());
+                vec![Some(share.mul(g))]
+            }
+            Op::ExtremumDim {
+                indices,
+                dim,
+                keepdim,
+                input_shape,
+            } => {
+                let g = if *keepdim {
+                    g.clone()
+                } else {
+                    g.unsqueeze(*dim as isize)
+                };
+                vec![Some(Raw::gather_backward(
+                    &g,
+                    indices,
+                    *dim as isize,
+                    input_shape,
+                ))]
+            }
+        }
+    }
+}
+
+/// A shape as the `isize` list `reshape` takes.
+pub(crate) fn signed(shape: &[usize]) -> Vec<isize> {
+    shape.iter().map(|&d| d as isize).collect()
+}
