@@ -20,10 +20,11 @@ mod error;
 pub mod grad_mode;
 pub mod graph;
 mod op;
-mod ops;
+pub mod ops;
 mod tensor;
 
 pub use error::{AutogradError, Result};
 pub use grad_mode::{NoGradGuard, enable_grad, is_grad_enabled, no_grad};
 pub use graph::{GradFn, to_dot};
+pub use ops::loss::Reduction;
 pub use tensor::Tensor;

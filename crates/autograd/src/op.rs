@@ -2,6 +2,8 @@
 //! backward rule. One exhaustive `match`: an op without a backward does
 //! not compile.
 
+use wgrad_tensor::ops::conv::{self, Conv2dOptions};
+use wgrad_tensor::ops::pool2d::{self, AvgPool2dOptions, MaxPool2dOptions};
 use wgrad_tensor::{BinaryOp, Tensor as Raw, UnaryOp};
 
 /// A recorded op and the tensors (or shapes) its backward needs.
@@ -64,6 +66,57 @@ pub(crate) enum Op {
         dim: usize,
         keepdim: bool,
         input_shape: Vec<usize>,
+    },
+    /// `softmax` / `log_softmax` along `dim`; `y` is the output.
+    Softmax { y: Raw, dim: isize, log: bool },
+    /// `conv2d(x, w, bias)`; the bias, when given, is the third input.
+    Conv2d { x: Raw, w: Raw, opts: Conv2dOptions },
+    /// `max_pool2d` with the argmax of each window.
+    MaxPool2d {
+        indices: Raw,
+        input_shape: Vec<usize>,
+        opts: MaxPool2dOptions,
+    },
+    /// `avg_pool2d`.
+    AvgPool2d {
+        input_shape: Vec<usize>,
+        opts: AvgPool2dOptions,
+    },
+    /// `cat` along `dim` of inputs with these sizes along it.
+    Cat { dim: usize, sizes: Vec<usize> },
+    /// `stack` along a new `dim`.
+    Stack { dim: usize },
+    /// `index_select(dim, index)`.
+    IndexSelect {
+        dim: isize,
+        index: Raw,
+        input_shape: Vec<usize>,
+    },
+    /// `gather(dim, index)`.
+    Gather {
+        dim: isize,
+        index: Raw,
+        input_shape: Vec<usize>,
+    },
+    /// `where(cond, a, b)` (and `masked_fill`, as `where(mask == 0, x, value)`).
+    Where {
+        cond: Raw,
+        a_shape: Vec<usize>,
+        b_shape: Vec<usize>,
+    },
+    /// `mse_loss(x, y)` with `diff = x - y`; `scale` is 2/n for mean, 2 for sum.
+    MseLoss {
+        diff: Raw,
+        scale: f32,
+        reduced: bool,
+    },
+    /// `nll_loss(x, target)`: `weights[i]` is what row i's picked log-prob
+    /// counts (0 for an ignored target, 1/count for mean).
+    NllLoss {
+        target: Raw,
+        weights: Raw,
+        input_shape: Vec<usize>,
+        reduced: bool,
     },
 }
 
@@ -172,6 +225,110 @@ impl Op {
                 let mask = x.eq(out);
                 let share = mask.div(&mask.sum());
                 vec![Some(share.mul(g))]
+            }
+            Op::Softmax { y, dim, log } => {
+                vec![Some(if *log {
+                    y.log_softmax_backward(g, *dim)
+                } else {
+                    y.softmax_backward(g, *dim)
+                })]
+            }
+            Op::Conv2d { x, w, opts } => vec![
+                need(0).then(|| conv::conv2d_backward_input(g, w, x.shape(), *opts)),
+                need(1).then(|| conv::conv2d_backward_weight(g, x, w.shape(), *opts)),
+                need(2).then(|| conv::conv2d_backward_bias(g)),
+            ],
+            Op::MaxPool2d {
+                indices,
+                input_shape,
+                opts,
+            } => {
+                vec![Some(pool2d::max_pool2d_backward(
+                    g,
+                    indices,
+                    input_shape,
+                    *opts,
+                ))]
+            }
+            Op::AvgPool2d { input_shape, opts } => {
+                vec![Some(pool2d::avg_pool2d_backward(g, input_shape, *opts))]
+            }
+            Op::Cat { dim, sizes } => {
+                let mut start = 0;
+                sizes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| {
+                        let part = need(i).then(|| g.narrow(*dim as isize, start, n).contiguous());
+                        start += n;
+                        part
+                    })
+                    .collect()
+            }
+            Op::Stack { dim } => (0..g.shape()[*dim])
+                .map(|i| need(i).then(|| g.select(*dim as isize, i as isize).contiguous()))
+                .collect(),
+            Op::IndexSelect {
+                dim,
+                index,
+                input_shape,
+            } => {
+                vec![Some(Raw::index_select_backward(
+                    g,
+                    *dim,
+                    index,
+                    input_shape,
+                ))]
+            }
+            Op::Gather {
+                dim,
+                index,
+                input_shape,
+            } => vec![Some(Raw::gather_backward(g, index, *dim, input_shape))],
+            Op::Where {
+                cond,
+                a_shape,
+                b_shape,
+            } => {
+                let zero = Raw::zeros(&[]);
+                vec![
+                    need(0).then(|| unbroadcast(Raw::where_cond(cond, g, &zero), a_shape)),
+                    need(1).then(|| unbroadcast(Raw::where_cond(cond, &zero, g), b_shape)),
+                ]
+            }
+            Op::MseLoss {
+                diff,
+                scale,
+                reduced,
+            } => {
+                // d/dx sum(c·(x - y)²) = 2c·(x - y); c folded into `scale`.
+                let g = if *reduced {
+                    g.expand(diff.shape())
+                } else {
+                    g.clone()
+                };
+                let dx = diff.mul(&g).mul_scalar(*scale);
+                vec![need(0).then(|| dx.clone()), need(1).then(|| dx.neg())]
+            }
+            Op::NllLoss {
+                target,
+                weights,
+                input_shape,
+                reduced,
+            } => {
+                // loss = -Σ weights[i]·x[i, target[i]]: the gradient is -weights·g at the picked entries.
+                let g = if *reduced {
+                    g.expand(weights.shape())
+                } else {
+                    g.clone()
+                };
+                let picked = weights.mul(&g).neg().unsqueeze(1);
+                vec![Some(Raw::gather_backward(
+                    &picked,
+                    &target.unsqueeze(1),
+                    1,
+                    input_shape,
+                ))]
             }
             Op::ExtremumDim {
                 indices,

@@ -3,7 +3,10 @@
 
 pub(crate) mod creation;
 pub(crate) mod elementwise;
+pub(crate) mod index;
 pub(crate) mod inplace;
 pub(crate) mod linalg;
+pub mod loss;
+pub(crate) mod nn;
 pub(crate) mod reduce;
 pub(crate) mod views;

@@ -20,6 +20,23 @@ pub struct Input {
 }
 
 impl Input {
+    /// Values 0.02 apart in shuffled order: no two within a finite
+    /// difference step, so max/min/pooling never cross a tie.
+    pub fn distinct(shape: &[usize], seed: u32) -> Input {
+        let n: usize = shape.iter().product();
+        let keys = values(n, 0.0, 1.0, seed);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
+        let mut data = vec![0.0; n];
+        for (rank, &i) in order.iter().enumerate() {
+            data[i] = rank as f32 * 0.02 - 1.0;
+        }
+        Input {
+            data,
+            shape: shape.to_vec(),
+        }
+    }
+
     pub fn new(shape: &[usize], lo: f32, hi: f32, seed: u32) -> Input {
         Input {
             data: values(shape.iter().product(), lo, hi, seed),

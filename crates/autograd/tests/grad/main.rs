@@ -4,5 +4,6 @@
 mod common;
 mod elementwise;
 mod engine;
+mod layers;
 mod linalg;
 mod views;

@@ -1,0 +1,148 @@
+//! Loss functions with their own backward nodes, as PyTorch records them
+//! (`MseLossBackward0`, `NllLossBackward0`).
+
+use wgrad_tensor::{DType, Result, Tensor as Raw, TensorError};
+
+use crate::op::Op;
+use crate::tensor::Tensor;
+
+/// How a loss reduces its per-element values (`reduction=` in PyTorch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// The per-element losses, unreduced.
+    None,
+    /// Their mean (PyTorch's default).
+    #[default]
+    Mean,
+    /// Their sum.
+    Sum,
+}
+
+impl Tensor {
+    /// `F.mse_loss(self, target, reduction)`: the (mean) squared error.
+    pub fn try_mse_loss(&self, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+        if self.shape() != target.shape() {
+            return Err(TensorError::ShapeMismatch {
+                op: "mse_loss",
+                lhs: self.shape().to_vec(),
+                rhs: target.shape().to_vec(),
+            });
+        }
+        let diff = self.data().sub(target.data());
+        let sq = diff.square();
+        let n = self.numel().max(1) as f32;
+        let (out, scale) = match reduction {
+            Reduction::None => (sq, 2.0),
+            Reduction::Mean => (sq.mean(), 2.0 / n),
+            Reduction::Sum => (sq.sum(), 2.0),
+        };
+        let reduced = reduction != Reduction::None;
+        Ok(Tensor::record(
+            out,
+            "MseLossBackward0",
+            &[self, target],
+            || Op::MseLoss {
+                diff,
+                scale,
+                reduced,
+            },
+        ))
+    }
+
+    /// `F.mse_loss(self, target)` with mean reduction.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn mse_loss(&self, target: &Tensor) -> Tensor {
+        self.try_mse_loss(target, Reduction::Mean)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `F.nll_loss(self, target, reduction, ignore_index)`: `self` holds
+    /// log-probabilities `[n, c]`, `target` the i32 classes `[n]`. Targets equal
+    /// to `ignore_index` count for nothing (also not in the mean's denominator).
+    ///
+    /// NOTE: a target outside `0..c` is not detected (that would need a
+    /// read-back); its row contributes an unspecified value, never memory
+    /// outside the tensor.
+    pub fn try_nll_loss(
+        &self,
+        target: &Tensor,
+        reduction: Reduction,
+        ignore_index: Option<i32>,
+    ) -> Result<Tensor> {
+        if self.dim() != 2 || target.dim() != 1 || target.shape()[0] != self.shape()[0] {
+            return Err(TensorError::ShapeMismatch {
+                op: "nll_loss",
+                lhs: self.shape().to_vec(),
+                rhs: target.shape().to_vec(),
+            });
+        }
+        if target.dtype() != DType::I32 {
+            return Err(TensorError::DType {
+                op: "nll_loss (target)",
+                dtype: target.dtype(),
+            });
+        }
+        let n = self.shape()[0];
+        let picked = self.data().take_along_rows(target.data()); // [n]
+        // weights[i]: 1 (or 0 for ignored rows), divided by the count for the mean.
+        let mut weights = match ignore_index {
+            Some(ii) => target.data().ne_scalar(ii as f32),
+            None => Raw::ones(&[n]),
+        };
+        if reduction == Reduction::Mean {
+            weights = match ignore_index {
+                Some(_) => weights.div(&weights.sum()),
+                None => weights.mul_scalar(1.0 / n.max(1) as f32),
+            };
+        }
+        let weighted = picked.mul(&weights).neg();
+        let out = if reduction == Reduction::None {
+            weighted
+        } else {
+            weighted.sum()
+        };
+        let input_shape = self.shape().to_vec();
+        let target = target.data().clone();
+        let reduced = reduction != Reduction::None;
+        Ok(Tensor::record(out, "NllLossBackward0", &[self], || {
+            Op::NllLoss {
+                target,
+                weights,
+                input_shape,
+                reduced,
+            }
+        }))
+    }
+
+    /// `F.nll_loss(self, target)` with mean reduction.
+    ///
+    /// # Panics
+    /// If the shapes do not fit or `target` is not i32.
+    pub fn nll_loss(&self, target: &Tensor) -> Tensor {
+        self.try_nll_loss(target, Reduction::Mean, None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `F.cross_entropy(self, target, reduction, ignore_index)`: `log_softmax`
+    /// over classes then `nll_loss`, as PyTorch composes it.
+    pub fn try_cross_entropy(
+        &self,
+        target: &Tensor,
+        reduction: Reduction,
+        ignore_index: Option<i32>,
+    ) -> Result<Tensor> {
+        self.try_log_softmax(1)?
+            .try_nll_loss(target, reduction, ignore_index)
+    }
+
+    /// `F.cross_entropy(self, target)` with mean reduction.
+    ///
+    /// # Panics
+    /// If the shapes do not fit or `target` is not i32.
+    pub fn cross_entropy(&self, target: &Tensor) -> Tensor {
+        self.try_cross_entropy(target, Reduction::Mean, None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
