@@ -23,3 +23,4 @@ shader!(MATMUL, "matmul.wgsl");
 shader!(CONV, "conv.wgsl");
 shader!(POOL2D, "pool2d.wgsl");
 shader!(INDEX, "index.wgsl");
+shader!(OPTIM, "optim.wgsl");

@@ -7,6 +7,7 @@ pub mod conv;
 pub mod copy;
 pub mod index;
 pub mod matmul;
+pub mod optim;
 pub mod pool2d;
 pub mod reduce;
 pub mod softmax;

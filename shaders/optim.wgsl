@@ -1,0 +1,1 @@
+// Placeholder: optimizer update kernels are being written.
