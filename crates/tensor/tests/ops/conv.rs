@@ -1,1 +1,399 @@
-//! Placeholder: tests for this family are being written.
+//! conv2d and its three gradients against plain-loop CPU twins.
+//!
+//! Tolerance: 1e-4, absolute or relative (`assert_close`); the sums here
+//! have at most a few hundred terms of size ~1, so f32 reordering between
+//! the GPU's gather and the CPU's scatter stays far below it.
+
+use wgrad_tensor::Tensor;
+use wgrad_tensor::ops::conv::{
+    Conv2dOptions, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, try_conv2d,
+    try_conv2d_backward_bias, try_conv2d_backward_input, try_conv2d_backward_weight,
+};
+
+use crate::common::{assert_close, read, values};
+
+const TOL: f32 = 1e-4;
+
+/// Calls `f(xi, wi, yi)` for every product `x[xi] * w[wi]` that enters
+/// `y[yi]`: the convolution written as the six nested loops of its
+/// definition (seven with the batch), skipping taps that land in padding.
+fn for_each_tap(
+    xs: [usize; 4],
+    ws: [usize; 4],
+    o: Conv2dOptions,
+    mut f: impl FnMut(usize, usize, usize),
+) -> [usize; 4] {
+    let [n, c_in, h, w] = xs;
+    let [c_out, cin_g, kh, kw] = ws;
+    let out =
+        |i: usize, p: usize, d: usize, k: usize, s: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;
+    let oh = out(h, o.padding.0, o.dilation.0, kh, o.stride.0);
+    let ow = out(w, o.padding.1, o.dilation.1, kw, o.stride.1);
+    let cout_g = c_out / o.groups;
+    for b in 0..n {
+        for oc in 0..c_out {
+            let g = oc / cout_g;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let yi = ((b * c_out + oc) * oh + oy) * ow + ox;
+                    for ci in 0..cin_g {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * o.stride.0 + ky * o.dilation.0) as isize
+                                    - o.padding.0 as isize;
+                                let ix = (ox * o.stride.1 + kx * o.dilation.1) as isize
+                                    - o.padding.1 as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                    continue;
+                                }
+                                let c = g * cin_g + ci;
+                                let xi = ((b * c_in + c) * h + iy as usize) * w + ix as usize;
+                                let wi = ((oc * cin_g + ci) * kh + ky) * kw + kx;
+                                f(xi, wi, yi);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    [n, c_out, oh, ow]
+}
+
+fn cpu_conv2d(
+    x: &[f32],
+    xs: [usize; 4],
+    w: &[f32],
+    ws: [usize; 4],
+    b: Option<&[f32]>,
+    o: Conv2dOptions,
+) -> Vec<f32> {
+    let mut y = Vec::new();
+    let shape = for_each_tap(xs, ws, o, |_, _, _| {});
+    y.resize(shape.iter().product(), 0.0);
+    for_each_tap(xs, ws, o, |xi, wi, yi| y[yi] += x[xi] * w[wi]);
+    if let Some(b) = b {
+        let plane = shape[2] * shape[3];
+        for (i, v) in y.iter_mut().enumerate() {
+            *v += b[(i / plane) % shape[1]];
+        }
+    }
+    y
+}
+
+/// The three gradients by scattering dy back through every tap:
+/// y += x * w gives dx += dy * w, dw += dy * x; db sums dy per channel.
+fn cpu_backward(
+    x: &[f32],
+    xs: [usize; 4],
+    w: &[f32],
+    ws: [usize; 4],
+    dy: &[f32],
+    o: Conv2dOptions,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut dx = vec![0.0; x.len()];
+    let mut dw = vec![0.0; w.len()];
+    let ys = for_each_tap(xs, ws, o, |xi, wi, yi| {
+        dx[xi] += dy[yi] * w[wi];
+        dw[wi] += dy[yi] * x[xi];
+    });
+    let mut db = vec![0.0; ys[1]];
+    let plane = ys[2] * ys[3];
+    for (i, v) in dy.iter().enumerate() {
+        db[(i / plane) % ys[1]] += v;
+    }
+    (dx, dw, db)
+}
+
+/// Runs forward and all three backward kernels on one case and compares
+/// each with the CPU twin.
+fn check(what: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, o: Conv2dOptions) {
+    let x = values(xs.iter().product(), -1.0, 1.0, 1);
+    let w = values(ws.iter().product(), -1.0, 1.0, 2);
+    let b = values(ws[0], -1.0, 1.0, 3);
+    let (tx, tw, tb) = (
+        Tensor::from_slice(&x, &xs),
+        Tensor::from_slice(&w, &ws),
+        Tensor::from_slice(&b, &[ws[0]]),
+    );
+    let y = try_conv2d(&tx, &tw, bias.then_some(&tb), o).expect(what);
+    let want = cpu_conv2d(&x, xs, &w, ws, bias.then_some(&b[..]), o);
+    assert_close(
+        &format!("{what}: conv2d {:?}", y.shape()),
+        &read(&y),
+        &want,
+        TOL,
+    );
+
+    let dy = values(want.len(), -1.0, 1.0, 4);
+    let tdy = Tensor::from_slice(&dy, y.shape());
+    let (dx, dw, db) = cpu_backward(&x, xs, &w, ws, &dy, o);
+    let got = conv2d_backward_input(&tdy, &tw, &xs, o);
+    assert_eq!(got.shape(), xs, "{what}");
+    assert_close(&format!("{what}: backward input"), &read(&got), &dx, TOL);
+    let got = conv2d_backward_weight(&tdy, &tx, &ws, o);
+    assert_eq!(got.shape(), ws, "{what}");
+    assert_close(&format!("{what}: backward weight"), &read(&got), &dw, TOL);
+    assert_close(
+        &format!("{what}: backward bias"),
+        &read(&conv2d_backward_bias(&tdy)),
+        &db,
+        TOL,
+    );
+}
+
+#[test]
+fn conv2d_and_its_gradients_match_the_cpu_on_odd_shapes() {
+    let strided = Conv2dOptions {
+        stride: (2, 1),
+        padding: (1, 2),
+        dilation: (2, 2),
+        groups: 1,
+    };
+    for kernel in [(3, 3), (2, 3)] {
+        for groups in [1, 3] {
+            for base in [Conv2dOptions::default(), strided] {
+                for bias in [true, false] {
+                    let o = Conv2dOptions { groups, ..base };
+                    let ws = [6, 3 / groups, kernel.0, kernel.1];
+                    check(
+                        &format!("kernel {kernel:?} {o:?} bias {bias}"),
+                        [2, 3, 7, 9],
+                        ws,
+                        bias,
+                        o,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn conv2d_fills_partial_tiles_of_channels_pixels_and_kernel_columns() {
+    // 6 output and 4 input channels per group, widths 11 -> 6 and a 5-wide
+    // kernel: every 4-wide register tile of every kernel ends part-full.
+    let o = Conv2dOptions {
+        stride: (1, 2),
+        padding: (0, 1),
+        dilation: (1, 1),
+        groups: 2,
+    };
+    check(
+        "two groups of 4 -> 6",
+        [1, 8, 6, 11],
+        [12, 4, 2, 5],
+        true,
+        o,
+    );
+    let o = Conv2dOptions {
+        stride: (3, 3),
+        padding: (2, 1),
+        dilation: (1, 2),
+        groups: 1,
+    };
+    check(
+        "stride 3, mixed dilation",
+        [3, 5, 10, 13],
+        [7, 5, 4, 3],
+        false,
+        o,
+    );
+}
+
+#[test]
+fn conv2d_runs_the_lenet_shapes() {
+    check(
+        "LeNet conv1",
+        [4, 1, 28, 28],
+        [6, 1, 5, 5],
+        true,
+        Conv2dOptions::default(),
+    );
+    check(
+        "LeNet conv2",
+        [4, 6, 12, 12],
+        [16, 6, 5, 5],
+        true,
+        Conv2dOptions::default(),
+    );
+}
+
+#[test]
+fn conv2d_reads_permuted_and_offset_views() {
+    let (xs, ws) = ([2, 3, 7, 9], [6, 3, 3, 2]);
+    let o = Conv2dOptions {
+        padding: (1, 1),
+        ..Default::default()
+    };
+    // x stored as [n, h, w, c] and viewed as NCHW: element (b, c, i, j) sits
+    // at ((b * 7 + i) * 9 + j) * 3 + c.
+    let nhwc = values(2 * 7 * 9 * 3, -1.0, 1.0, 5);
+    let tx = Tensor::from_slice(&nhwc, &[2, 7, 9, 3]).permute(&[0, 3, 1, 2]);
+    assert!(!tx.is_contiguous());
+    let mut x = vec![0.0; nhwc.len()];
+    for (k, v) in x.iter_mut().enumerate() {
+        let (b, c, i, j) = (k / 189, (k / 63) % 3, (k / 9) % 7, k % 9);
+        *v = nhwc[((b * 7 + i) * 9 + j) * 3 + c];
+    }
+    // w and b as narrowed views: dense, but not at the start of their buffers.
+    let wide = values(8 * 18, -1.0, 1.0, 6);
+    let tw = Tensor::from_slice(&wide, &[8, 3, 3, 2]).narrow(0, 1, 6);
+    let w = &wide[18..18 * 7];
+    let bb = values(9, -1.0, 1.0, 7);
+    let tb = Tensor::from_slice(&bb, &[9]).narrow(0, 2, 6);
+    let y = tx.conv2d(&tw, Some(&tb), o);
+    let want = cpu_conv2d(&x, xs, w, ws, Some(&bb[2..8]), o);
+    assert_close("conv2d of views", &read(&y), &want, TOL);
+
+    // dy as an offset view too.
+    let n_dy: usize = y.shape().iter().product();
+    let dys = values(n_dy + 5, -1.0, 1.0, 8);
+    let tdy = Tensor::from_slice(&dys, &[n_dy + 5])
+        .narrow(0, 5, n_dy)
+        .reshape(&[2, 6, 7, 10]);
+    let (dx, dw, db) = cpu_backward(&x, xs, w, ws, &dys[5..], o);
+    assert_close(
+        "backward input of views",
+        &read(&conv2d_backward_input(&tdy, &tw, &xs, o)),
+        &dx,
+        TOL,
+    );
+    assert_close(
+        "backward weight of views",
+        &read(&conv2d_backward_weight(&tdy, &tx, &ws, o)),
+        &dw,
+        TOL,
+    );
+    assert_close(
+        "backward bias of a view",
+        &read(&conv2d_backward_bias(&tdy)),
+        &db,
+        TOL,
+    );
+}
+
+#[test]
+fn conv2d_of_an_empty_batch_is_empty_and_its_parameter_gradients_are_zero() {
+    let (xs, ws) = ([0, 3, 7, 9], [6, 3, 3, 3]);
+    let tx = Tensor::zeros(&xs);
+    let tw = Tensor::ones(&ws);
+    let y = tx.conv2d(&tw, Some(&Tensor::ones(&[6])), Conv2dOptions::default());
+    assert_eq!(y.shape(), [0, 6, 5, 7]);
+    assert!(read(&y).is_empty());
+    let dy = Tensor::zeros(&[0, 6, 5, 7]);
+    let o = Conv2dOptions::default();
+    assert_eq!(conv2d_backward_input(&dy, &tw, &xs, o).shape(), xs);
+    assert_eq!(
+        read(&conv2d_backward_weight(&dy, &tx, &ws, o)),
+        vec![0.0; 162]
+    );
+    assert_eq!(read(&conv2d_backward_bias(&dy)), vec![0.0; 6]);
+}
+
+#[test]
+fn depthwise_conv2d_covers_a_two_dimensional_grid() {
+    // One channel per group and 1x1 pixels: every kernel runs one
+    // invocation per channel, 64 * 65535 + 1 of them, so the grid needs y.
+    let c = 64 * 65_535 + 1;
+    let o = Conv2dOptions {
+        groups: c,
+        ..Default::default()
+    };
+    check("depthwise 1x1", [1, c, 1, 1], [c, 1, 1, 1], true, o);
+}
+
+/// The error of a failed call, as text.
+fn err<T: std::fmt::Debug>(r: wgrad_tensor::Result<T>) -> String {
+    r.unwrap_err().to_string()
+}
+
+/// The error of `try_conv2d` on zero tensors of these shapes.
+fn conv_err(xs: &[usize], ws: &[usize], bias: Option<usize>, o: Conv2dOptions) -> String {
+    let b = bias.map(|n| Tensor::zeros(&[n]));
+    err(try_conv2d(
+        &Tensor::zeros(xs),
+        &Tensor::zeros(ws),
+        b.as_ref(),
+        o,
+    ))
+}
+
+#[test]
+fn conv2d_errors_name_the_op_and_the_shapes() {
+    let (x, w, o) = (
+        &[2, 3, 7, 9][..],
+        &[6, 3, 3, 3][..],
+        Conv2dOptions::default(),
+    );
+    let groups = |groups| Conv2dOptions { groups, ..o };
+    let dilation = Conv2dOptions {
+        dilation: (4, 1),
+        ..o
+    };
+    let stride = Conv2dOptions {
+        stride: (0, 1),
+        ..o
+    };
+    let cases = [
+        (
+            conv_err(&[3, 7, 9], w, None, o),
+            ["[3, 7, 9]", "[6, 3, 3, 3]"],
+        ),
+        (
+            conv_err(x, &[6, 3, 3], None, o),
+            ["[2, 3, 7, 9]", "[6, 3, 3]"],
+        ),
+        // in_channels 3 against a weight for 2.
+        (
+            conv_err(x, &[6, 2, 3, 3], None, o),
+            ["[2, 3, 7, 9]", "[6, 2, 3, 3]"],
+        ),
+        // 3 input channels, or 5 output channels, in 2 or 3 groups.
+        (
+            conv_err(x, w, None, groups(2)),
+            ["[2, 3, 7, 9]", "groups 2"],
+        ),
+        (
+            conv_err(&[2, 6, 7, 9], &[5, 2, 3, 3], None, groups(3)),
+            ["[2, 6, 7, 9]", "[5, 2, 3, 3]"],
+        ),
+        // Kernels taller than the padded input, directly or by dilation.
+        (
+            conv_err(x, &[6, 3, 8, 3], None, o),
+            ["[2, 3, 7, 9]", "[6, 3, 8, 3]"],
+        ),
+        (
+            conv_err(x, w, None, dilation),
+            ["[2, 3, 7, 9]", "dilation (4, 1)"],
+        ),
+        (conv_err(x, w, Some(5), o), ["[5]", "[6, 3, 3, 3]"]),
+        (
+            conv_err(x, w, None, stride),
+            ["[2, 3, 7, 9]", "stride (0, 1)"],
+        ),
+    ];
+    for (e, [a, b]) in cases {
+        assert!(
+            e.contains("conv2d") && e.contains(a) && e.contains(b),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn conv2d_gradients_reject_a_dy_of_the_wrong_shape() {
+    let o = Conv2dOptions::default();
+    let (x, w) = (Tensor::zeros(&[2, 3, 7, 9]), Tensor::zeros(&[6, 3, 3, 3]));
+    let dy = Tensor::zeros(&[2, 6, 5, 6]); // the output is [2, 6, 5, 7]
+    let shapes = |e: &str| e.contains("[2, 6, 5, 6]") && e.contains("[2, 6, 5, 7]");
+    let e = err(try_conv2d_backward_input(&dy, &w, &[2, 3, 7, 9], o));
+    assert!(e.contains("conv2d_backward_input") && shapes(&e), "{e}");
+    let e = err(try_conv2d_backward_weight(&dy, &x, &[6, 3, 3, 3], o));
+    assert!(e.contains("conv2d_backward_weight") && shapes(&e), "{e}");
+    let e = err(try_conv2d_backward_bias(&Tensor::zeros(&[6, 5])));
+    assert!(
+        e.contains("conv2d_backward_bias") && e.contains("[6, 5]"),
+        "{e}"
+    );
+}
