@@ -34,7 +34,7 @@ fn infer_shape(op: &'static str, from: &[usize], spec: &[isize]) -> Result<Vec<u
     }
     let mut shape: Vec<usize> = spec.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = unknown {
-        if known == 0 || numel % known != 0 {
+        if known == 0 || !numel.is_multiple_of(known) {
             return Err(invalid(
                 op,
                 format!("shape {spec:?} is invalid for input of size {numel}"),

@@ -168,20 +168,16 @@ fn cpu_broadcast(
     sb: &[usize],
     out: &[usize],
 ) -> Vec<f32> {
+    // Dense strides of `s` left-padded with 1s to `out`'s rank, 0 on size-1 dims.
     let strides = |s: &[usize]| -> Vec<usize> {
-        let full: Vec<usize> = std::iter::repeat_n(1, out.len() - s.len())
-            .chain(s.iter().copied())
-            .collect();
-        let dense = {
-            let mut st = vec![0; full.len()];
-            let mut acc = 1;
-            for d in (0..full.len()).rev() {
-                st[d] = if full[d] == 1 { 0 } else { acc };
-                acc *= full[d];
-            }
-            st
-        };
-        dense
+        let full: Vec<usize> = std::iter::repeat_n(1, out.len() - s.len()).chain(s.iter().copied()).collect();
+        let mut st = vec![0; full.len()];
+        let mut acc = 1;
+        for d in (0..full.len()).rev() {
+            st[d] = if full[d] == 1 { 0 } else { acc };
+            acc *= full[d];
+        }
+        st
     };
     let (ta, tb) = (strides(sa), strides(sb));
     let n: usize = out.iter().product();
