@@ -67,6 +67,8 @@ pub(crate) enum Op {
         keepdim: bool,
         input_shape: Vec<usize>,
     },
+    /// `x @ wᵀ (+ b)` for 2-D `x`; inputs are (bias, x, w) or (x, w).
+    Linear { x: Raw, w: Raw, has_bias: bool },
     /// `softmax` / `log_softmax` along `dim`; `y` is the output.
     Softmax { y: Raw, dim: isize, log: bool },
     /// `conv2d(x, w, bias)`; the bias, when given, is the third input.
@@ -205,6 +207,9 @@ impl Op {
             }
             Op::Identity => vec![Some(g.clone())],
             Op::Matmul { a, b } => crate::ops::linalg::matmul_backward(a, b, g, need(0), need(1)),
+            Op::Linear { x, w, has_bias } => {
+                crate::ops::linalg::linear_backward(x, w, *has_bias, g, needs)
+            }
             Op::Sum {
                 input_shape,
                 dims,

@@ -38,10 +38,20 @@ fn a_thousand_mlp_training_steps_keep_bytes_in_use_flat() {
             last = loss.item().unwrap();
         }
         drop(loss);
-        assert_eq!(rt.pool_stats().in_use_bytes, in_use, "iteration {i}: bytes in use grew");
+        assert_eq!(
+            rt.pool_stats().in_use_bytes,
+            in_use,
+            "iteration {i}: bytes in use grew"
+        );
     }
     rt.synchronize().unwrap();
     let stats = rt.pool_stats();
-    assert!(stats.allocated_bytes < 4 * stats.peak_in_use_bytes + (1 << 20), "pool holds {stats:?}");
-    assert!(last < first, "training reduced the loss from {first} to {last}");
+    assert!(
+        stats.allocated_bytes < 4 * stats.peak_in_use_bytes + (1 << 20),
+        "pool holds {stats:?}"
+    );
+    assert!(
+        last < first,
+        "training reduced the loss from {first} to {last}"
+    );
 }

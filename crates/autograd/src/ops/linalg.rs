@@ -30,6 +30,79 @@ impl Tensor {
     }
 }
 
+impl Tensor {
+    /// `F.linear(x, w, b)`: `x @ wᵀ + b` for `x: [n, in]`, `w: [out, in]`,
+    /// `b: [out]` -> `[n, out]`. On 2-D input it is one graph node named
+    /// like PyTorch's (`AddmmBackward0`, or `MmBackward0` without bias)
+    /// whose inputs are (bias, x, w); other ranks compose matmul and add.
+    pub fn try_linear(&self, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+        if self.dim() != 2 {
+            let y = self.try_matmul(&w.t())?;
+            return match b {
+                Some(b) => y.try_add(b),
+                None => Ok(y),
+            };
+        }
+        let mut y = self.data().try_matmul(&w.data().t())?;
+        if let Some(b) = b {
+            y = y.try_add(b.data())?;
+        }
+        let x = self.data().clone();
+        let wd = w.data().clone();
+        Ok(match b {
+            Some(b) => Tensor::record(y, "AddmmBackward0", &[b, self, w], || Op::Linear {
+                x,
+                w: wd,
+                has_bias: true,
+            }),
+            None => Tensor::record(y, "MmBackward0", &[self, w], || Op::Linear {
+                x,
+                w: wd,
+                has_bias: false,
+            }),
+        })
+    }
+
+    /// `F.linear(x, w, b)`.
+    ///
+    /// # Panics
+    /// If the shapes do not fit (the message names them).
+    pub fn linear(&self, w: &Tensor, b: Option<&Tensor>) -> Tensor {
+        self.try_linear(w, b).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Gradients of `x @ wᵀ + b` (inputs in the order bias, x, w when there
+/// is a bias): `db = Σ_rows g`, `dx = g @ w`, `dw = gᵀ @ x`.
+pub(crate) fn linear_backward(
+    x: &Raw,
+    w: &Raw,
+    has_bias: bool,
+    g: &Raw,
+    needs: &[bool],
+) -> Vec<Option<Raw>> {
+    let at = |i: usize| {
+        needs
+            .get(i + usize::from(has_bias))
+            .copied()
+            .unwrap_or(false)
+    };
+    let dx = at(0).then(|| g.matmul(w));
+    let dw = at(1).then(|| g.t().matmul(x));
+    let mut grads = Vec::with_capacity(3);
+    if has_bias {
+        grads.push(
+            needs
+                .first()
+                .copied()
+                .unwrap_or(false)
+                .then(|| g.sum_dim(0, false)),
+        );
+    }
+    grads.extend([dx, dw]);
+    grads
+}
+
 /// Gradients of `a @ b`: with `a`, `b` promoted to matrices (a 1-D `a` as
 /// a row, a 1-D `b` as a column) and `g` given the same unit dims,
 /// `da = g @ bᵀ`, `db = aᵀ @ g`, each summed over broadcast batch dims.

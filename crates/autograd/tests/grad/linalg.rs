@@ -24,3 +24,40 @@ fn matmul_gradients_cover_every_form() {
     ];
     check_gradients("x @ w.t()", &ins, 1e-2, 1e-2, |t| t[0].matmul(&t[1].t()));
 }
+
+#[test]
+fn linear_gradients_match_finite_differences_with_and_without_bias() {
+    let ins = [
+        Input::new(&[5, 3], -1.0, 1.0, 35),
+        Input::new(&[4, 3], -1.0, 1.0, 36),
+        Input::new(&[4], -1.0, 1.0, 37),
+    ];
+    check_gradients("linear", &ins, 1e-2, 1e-2, |t| {
+        t[0].linear(&t[1], Some(&t[2]))
+    });
+    check_gradients("linear without bias", &ins[..2], 1e-2, 1e-2, |t| {
+        t[0].linear(&t[1], None)
+    });
+    let ins = [
+        Input::new(&[2, 5, 3], -1.0, 1.0, 38),
+        Input::new(&[4, 3], -1.0, 1.0, 39),
+        Input::new(&[4], -1.0, 1.0, 40),
+    ];
+    check_gradients("linear on 3-D input", &ins, 1e-2, 1e-2, |t| {
+        t[0].linear(&t[1], Some(&t[2]))
+    });
+}
+
+#[test]
+fn linear_on_a_batch_is_one_addmm_node_with_bias_input_weight() {
+    let x = wgrad_autograd::Tensor::ones(&[2, 3]).with_grad();
+    let w = wgrad_autograd::Tensor::ones(&[4, 3]).with_grad();
+    let b = wgrad_autograd::Tensor::zeros(&[4]).with_grad();
+    let y = x.relu().linear(&w, Some(&b));
+    let f = y.grad_fn().unwrap();
+    assert_eq!(f.name(), "AddmmBackward0");
+    let next = f.next_functions();
+    assert_eq!(next[0].clone().unwrap().name(), "AccumulateGrad");
+    assert_eq!(next[1].clone().unwrap().name(), "ReluBackward0");
+    assert_eq!(next[2].clone().unwrap().name(), "AccumulateGrad");
+}
