@@ -198,6 +198,100 @@ pub enum DataError {
         /// Why not.
         reason: String,
     },
+
+    /// Host data whose length does not fill the shape it is given.
+    #[error("{len} values do not fill shape {shape:?} ({numel} elements)")]
+    HostShape {
+        /// The shape asked for.
+        shape: Vec<usize>,
+        /// Its number of elements.
+        numel: usize,
+        /// The number of values given.
+        len: usize,
+    },
+
+    /// The tensors of a data set disagree on the number of samples (their first dimension).
+    #[error(
+        "a TensorDataset needs one sample per row of every tensor, but the features have shape \
+         {features:?} and the labels {labels:?}"
+    )]
+    SampleCount {
+        /// Shape of the features.
+        features: Vec<usize>,
+        /// Shape of the labels.
+        labels: Vec<usize>,
+    },
+
+    /// A sample index past the end of a data set.
+    #[error("{what}: index {index} is out of range for a data set of {len} samples")]
+    IndexOutOfRange {
+        /// What was being built, e.g. `Subset`.
+        what: &'static str,
+        /// The index.
+        index: usize,
+        /// The data set's length.
+        len: usize,
+    },
+
+    /// `random_split` lengths that cannot split the data set.
+    #[error("random_split: cannot split a data set of {len} samples into {lengths}: {reason}")]
+    SplitLengths {
+        /// The lengths or fractions as given, e.g. `[80, 30]`.
+        lengths: String,
+        /// The data set's length.
+        len: usize,
+        /// Why not.
+        reason: String,
+    },
+
+    /// A transform that cannot apply to the samples it is given.
+    #[error("{transform} cannot apply: {reason}")]
+    Transform {
+        /// The transform, e.g. `Normalize(mean=0.1307, std=0)`.
+        transform: String,
+        /// Why not.
+        reason: String,
+    },
+
+    /// No data set where one was expected.
+    #[error(
+        "no data set at {path} (the path comes from {origin}): {reason}. Pass --data with a \
+         folder of IDX files (train-images-idx3-ubyte.gz, ...) or an mnist.pkl.gz file, set \
+         WGRAD_DATA to one, or fetch MNIST with Mnist::download(folder)"
+    )]
+    DataNotFound {
+        /// The path looked at.
+        path: PathBuf,
+        /// Where the path came from: `--data`, `WGRAD_DATA` or the default.
+        origin: &'static str,
+        /// What is missing.
+        reason: String,
+    },
+
+    /// A command-line flag given without its value.
+    #[error("{flag} needs a value, e.g. {flag} ../shared/data/mnist")]
+    MissingArgument {
+        /// The flag, e.g. `--data`.
+        flag: &'static str,
+    },
+
+    /// A file could not be downloaded from any mirror.
+    #[error(
+        "could not download {file} into {dir}: {}",
+        attempts.iter().map(|(url, why)| format!("{url}: {why}")).collect::<Vec<_>>().join("; ")
+    )]
+    Download {
+        /// The file name, e.g. `train-images-idx3-ubyte.gz`.
+        file: String,
+        /// The folder it was to be written to.
+        dir: PathBuf,
+        /// Each URL tried, with what went wrong there.
+        attempts: Vec<(String, String)>,
+    },
+
+    /// The GPU device failed (no adapter, out of memory, lost device).
+    #[error(transparent)]
+    Device(#[from] wgrad_tensor::TensorError),
 }
 
 /// Bytes as `47 49 46 38`, the way a hex dump shows them.

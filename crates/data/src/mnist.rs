@@ -1,5 +1,17 @@
 //! MNIST on the CPU: images as `f32` in `[0, 1]` and labels as `i64`.
 //!
+//! Fashion-MNIST has the same IDX files and the same ten classes, so it
+//! loads through the same path:
+//!
+//! ```no_run
+//! use wgrad_data::Mnist;
+//!
+//! // From the Debian package dataset-fashion-mnist (`dpkg -L` shows where).
+//! let fashion = Mnist::from_idx_dir("/usr/share/dataset-fashion-mnist")?;
+//! assert_eq!((fashion.train.count, fashion.test.count), (60_000, 10_000));
+//! # Ok::<(), wgrad_data::DataError>(())
+//! ```
+//!
 //! Two sources, scaled as their own tutorials scale them:
 //! - IDX files (`train-images-idx3-ubyte[.gz]`, ...): pixels become
 //!   `pixel / 255.0`, as torchvision's `ToTensor` does.
@@ -18,21 +30,6 @@ use crate::pickle::{PickleValue, load_pickle};
 pub const SIDE: usize = 28;
 /// Largest label: the digits are 0 to 9.
 const MAX_LABEL: i64 = 9;
-
-/// The folder where MNIST files are looked for by default.
-///
-/// This is the `WGRAD_DATA` environment variable when it is set (to the
-/// folder holding `train-images-idx3-ubyte.gz`, ... and `mnist.pkl.gz`).
-/// Otherwise it is `../shared/data/mnist` next to the workspace root, found
-/// from this crate's source location at compile time: the layout used by the
-/// tests, the examples and CI. The folder is not checked to exist.
-pub fn default_data_dir() -> PathBuf {
-    match std::env::var_os("WGRAD_DATA") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        // crates/data -> crates -> workspace root -> its parent, holding shared/.
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist"),
-    }
-}
 
 /// One split of MNIST (train, validation or test).
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +92,7 @@ impl MnistSplit {
 
 /// MNIST as training, optional validation, and test splits.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MnistData {
+pub struct Mnist {
     /// Training split.
     pub train: MnistSplit,
     /// Validation split (only `mnist.pkl.gz` has one).
@@ -104,7 +101,7 @@ pub struct MnistData {
     pub test: MnistSplit,
 }
 
-impl MnistData {
+impl Mnist {
     /// Reads the four IDX files (`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
     /// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each optionally `.gz`)
     /// from `dir`. Pixels are scaled to `pixel / 255.0`.
@@ -131,6 +128,40 @@ impl MnistData {
             test: split_from_pickle(path, test, "test")?,
         })
     }
+
+    /// Reads MNIST from `path`: a folder of IDX files ([`Mnist::from_idx_dir`])
+    /// or a file named `*.pkl.gz` or `*.pkl` ([`Mnist::from_pickle`]).
+    ///
+    /// Errors with [`DataError::DataNotFound`] when `path` does not exist or is
+    /// a file of another kind, saying what to pass instead.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if path.is_dir() {
+            return Self::from_idx_dir(path);
+        }
+        if path.is_file() && is_pickle_name(path) {
+            return Self::from_pickle(path);
+        }
+        let reason = if path.exists() {
+            "it is neither a folder of IDX files nor a file named *.pkl.gz or *.pkl"
+        } else {
+            "nothing exists there"
+        };
+        Err(DataError::DataNotFound {
+            path: path.to_path_buf(),
+            origin: "the caller",
+            reason: reason.into(),
+        })
+    }
+}
+
+/// Whether a file name ends in `.pkl.gz` or `.pkl` (any case).
+pub(crate) fn is_pickle_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".pkl.gz") || name.ends_with(".pkl")
 }
 
 /// `dir/name.gz`, else `dir/name`.

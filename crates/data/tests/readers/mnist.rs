@@ -2,20 +2,20 @@
 
 use std::sync::OnceLock;
 
-use wgrad_data::{DataError, MnistData, MnistSplit, default_data_dir};
+use wgrad_data::{DataError, Mnist, MnistSplit, default_data_dir};
 
 use crate::{TempDir, assert_mentions, mnist_dir};
 
 /// Loaded once for all the tests of this binary (decompressing is the slow part).
-fn from_idx() -> &'static MnistData {
-    static DATA: OnceLock<MnistData> = OnceLock::new();
-    DATA.get_or_init(|| MnistData::from_idx_dir(mnist_dir()).unwrap_or_else(|e| panic!("{e}")))
+pub fn from_idx() -> &'static Mnist {
+    static DATA: OnceLock<Mnist> = OnceLock::new();
+    DATA.get_or_init(|| Mnist::from_idx_dir(mnist_dir()).unwrap_or_else(|e| panic!("{e}")))
 }
 
-fn from_pickle() -> &'static MnistData {
-    static DATA: OnceLock<MnistData> = OnceLock::new();
+pub fn from_pickle() -> &'static Mnist {
+    static DATA: OnceLock<Mnist> = OnceLock::new();
     DATA.get_or_init(|| {
-        MnistData::from_pickle(mnist_dir().join("mnist.pkl.gz")).unwrap_or_else(|e| panic!("{e}"))
+        Mnist::from_pickle(mnist_dir().join("mnist.pkl.gz")).unwrap_or_else(|e| panic!("{e}"))
     })
 }
 
@@ -110,7 +110,7 @@ fn mnist_pickle_stores_pixel_over_256_exactly() {
 #[test]
 fn mnist_idx_dir_names_a_missing_file() {
     let dir = TempDir::new("mnist-missing");
-    let err = MnistData::from_idx_dir(dir.path()).expect_err("empty folder");
+    let err = Mnist::from_idx_dir(dir.path()).expect_err("empty folder");
     assert!(
         matches!(
             err,
@@ -169,8 +169,7 @@ fn mnist_images_and_labels_must_agree_in_count() {
 fn mnist_pickle_with_the_wrong_layout_is_explained() {
     // A pickle of the int 1 instead of three splits.
     let dir = TempDir::new("mnist-layout");
-    let err =
-        MnistData::from_pickle(dir.file("one.pkl", b"\x80\x02K\x01.")).expect_err("not splits");
+    let err = Mnist::from_pickle(dir.file("one.pkl", b"\x80\x02K\x01.")).expect_err("not splits");
     assert!(matches!(err, DataError::UnexpectedLayout { .. }), "{err:?}");
     assert_mentions(
         &err.to_string(),

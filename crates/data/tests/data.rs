@@ -1,7 +1,9 @@
-//! Tests of the readers: on the real MNIST files in `../shared/data/mnist`
-//! and on small files made here, valid and broken.
+//! Tests of wgrad-data: the readers on the real MNIST files in
+//! `../shared/data/mnist` and on small files made here, valid and broken
+//! (`tests/readers/`); data sets, the loader, downloads from a local HTTP
+//! server and path resolution (`tests/pipeline/`).
 //!
-//! One binary; the groups live in `tests/readers/`.
+//! One binary, so one device for every test that uploads.
 
 // A test crate's root looks for modules beside it, where Cargo would take
 // them for separate test binaries: point at the subfolder instead.
@@ -11,6 +13,15 @@ mod idx;
 mod mnist;
 #[path = "readers/pickle.rs"]
 mod pickle;
+
+#[path = "pipeline/dataset.rs"]
+mod dataset;
+#[path = "pipeline/download.rs"]
+mod download;
+#[path = "pipeline/loader.rs"]
+mod loader;
+#[path = "pipeline/paths.rs"]
+mod paths;
 
 use std::fs;
 use std::io::Write;
