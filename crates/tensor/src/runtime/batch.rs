@@ -32,6 +32,10 @@ pub(crate) struct State {
 struct Batch {
     index: u64,
     encoder: wgpu::CommandEncoder,
+    /// The open compute pass all dispatches of the batch go into (wgpu
+    /// inserts the barriers between dependent dispatches); closed before a
+    /// copy or the submission.
+    pass: Option<wgpu::ComputePass<'static>>,
     /// Every dispatch's params, each at a multiple of the uniform alignment;
     /// written with one `write_buffer` just before the submission.
     params: Vec<u8>,
@@ -143,17 +147,13 @@ impl Runtime {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        {
-            let mut pass = batch
-                .encoder
-                .begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some(kernel.entry),
-                    timestamp_writes: None,
-                });
-            pass.set_pipeline(&pipeline.pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
-        }
+        let pass = batch.pass.get_or_insert_with(|| {
+            let desc = wgpu::ComputePassDescriptor { label: Some("wgrad"), timestamp_writes: None };
+            batch.encoder.begin_compute_pass(&desc).forget_lifetime()
+        });
+        pass.set_pipeline(&pipeline.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
         batch.dispatches += 1;
         if batch.dispatches >= MAX_DISPATCHES {
             self.flush_locked(&mut st);
@@ -179,6 +179,7 @@ impl Runtime {
         {
             let mut st = self.lock();
             let batch = self.open_batch(&mut st);
+            batch.pass = None; // copies go outside compute passes
             batch
                 .encoder
                 .copy_buffer_to_buffer(buffer, offset, &staging, 0, bytes);
@@ -209,9 +210,10 @@ impl Runtime {
     }
 
     fn flush_locked(&self, st: &mut State) {
-        let Some(batch) = st.batch.take() else {
+        let Some(mut batch) = st.batch.take() else {
             return;
         };
+        batch.pass = None; // end the pass before finishing the encoder
         if !batch.params.is_empty() {
             self.queue
                 .write_buffer(&batch.params_buffer, 0, &batch.params);
@@ -244,6 +246,7 @@ impl Runtime {
             st.batch = Some(Batch {
                 index: st.last_submitted + 1,
                 encoder: self.device.create_command_encoder(&Default::default()),
+                pass: None,
                 params: Vec::new(),
                 params_buffer,
                 dispatches: 0,
