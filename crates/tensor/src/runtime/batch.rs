@@ -12,6 +12,10 @@ use crate::error::{Result, TensorError};
 /// host records the rest, large enough that submit overhead is amortised.
 const MAX_DISPATCHES: u32 = 64;
 
+/// On GL, wgpu runs a submission while holding the one GL context, which
+/// other threads wait for at most 6 s: keep GL submissions short.
+const MAX_DISPATCHES_GL: u32 = 8;
+
 /// One storage buffer bound at `binding` (binding 0 is the params uniform).
 pub(crate) struct Binding<'a> {
     pub(crate) binding: u32,
@@ -26,6 +30,7 @@ pub(crate) struct State {
     params_buffers: Vec<(u64, wgpu::Buffer)>,
     params_align: u64,
     params_capacity: u64,
+    max_dispatches: u32,
 }
 
 /// The work recorded since the last submission.
@@ -44,7 +49,7 @@ struct Batch {
 }
 
 impl State {
-    pub(crate) fn new(_device: &wgpu::Device, limits: &wgpu::Limits) -> State {
+    pub(crate) fn new(backend: wgpu::Backend, limits: &wgpu::Limits) -> State {
         let params_align = u64::from(limits.min_uniform_buffer_offset_alignment);
         State {
             pool: BufferPool::default(),
@@ -53,6 +58,7 @@ impl State {
             params_buffers: Vec::new(),
             params_align,
             params_capacity: params_align * u64::from(MAX_DISPATCHES),
+            max_dispatches: if backend == wgpu::Backend::Gl { MAX_DISPATCHES_GL } else { MAX_DISPATCHES },
         }
     }
 
@@ -155,7 +161,7 @@ impl Runtime {
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
         batch.dispatches += 1;
-        if batch.dispatches >= MAX_DISPATCHES {
+        if batch.dispatches >= st.max_dispatches {
             self.flush_locked(&mut st);
         }
     }
@@ -189,12 +195,16 @@ impl Runtime {
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);
         });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| TensorError::ReadBack(e.to_string()))?;
-        rx.recv()
-            .map_err(|e| TensorError::ReadBack(e.to_string()))?
-            .map_err(|e| TensorError::ReadBack(e.to_string()))?;
+        let mut mapped = None;
+        self.wait_until(|_| {
+            mapped = rx.try_recv().ok();
+            mapped.is_some()
+        })?;
+        let mapped = match mapped {
+            Some(r) => r,
+            None => rx.recv().map_err(|e| TensorError::ReadBack(e.to_string()))?,
+        };
+        mapped.map_err(|e| TensorError::ReadBack(e.to_string()))?;
         let data = staging
             .get_mapped_range(..)
             .map_err(|e| TensorError::ReadBack(format!("{e:?}")))?

@@ -115,7 +115,7 @@ impl Runtime {
             max_buffer_bytes: limits.max_buffer_size,
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
         };
-        let state = State::new(&device, &limits);
+        let state = State::new(info.backend, &limits);
         Ok(Runtime {
             device,
             queue,
@@ -144,9 +144,7 @@ impl Runtime {
     /// Submits pending work and waits until the GPU has finished all of it.
     pub fn synchronize(&self) -> Result<()> {
         self.flush();
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| TensorError::ReadBack(e.to_string()))?;
+        self.wait_idle()?;
         let done = self.completed.load(Ordering::SeqCst);
         self.lock().pool.harvest(done);
         Ok(())
@@ -157,6 +155,29 @@ impl Runtime {
         self.synchronize()?;
         self.lock().pool.release_free();
         Ok(())
+    }
+
+    /// Waits until every submitted batch has completed.
+    fn wait_idle(&self) -> Result<()> {
+        self.wait_until(|status| status.is_queue_empty())
+    }
+
+    /// Polls the device until `done` says so (given the poll's status).
+    ///
+    /// NOTE: on GL, wgpu holds the one GL context while it blocks in a
+    /// wait, and any other thread that needs the context (a data loader
+    /// uploading the next batch) gives up after 6 s and panics. So on GL we
+    /// poll without blocking and sleep briefly between polls.
+    pub(crate) fn wait_until(&self, mut done: impl FnMut(wgpu::PollStatus) -> bool) -> Result<()> {
+        let blocking = self.summary.backend != wgpu::Backend::Gl;
+        loop {
+            let how = if blocking { wgpu::PollType::wait_indefinitely() } else { wgpu::PollType::Poll };
+            let status = self.device.poll(how).map_err(|e| TensorError::ReadBack(e.to_string()))?;
+            if blocking || done(status) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
