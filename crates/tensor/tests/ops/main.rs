@@ -7,6 +7,7 @@ mod copy_and_views;
 mod elementwise;
 mod index;
 mod matmul;
+mod optim;
 mod pool2d;
 mod reduce;
 mod softmax;
