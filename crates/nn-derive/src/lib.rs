@@ -45,6 +45,26 @@ enum Kind {
     Skip,
 }
 
+/// Where `wgrad_nn` is for the crate being compiled: `::wgrad_nn` when it
+/// depends on wgrad-nn (under any name), `::wgrad::nn` when it uses the
+/// facade, `crate` inside wgrad-nn itself.
+fn default_crate_path() -> Path {
+    use proc_macro_crate::{FoundCrate, crate_name};
+    match (crate_name("wgrad-nn"), crate_name("wgrad")) {
+        (Ok(FoundCrate::Itself), _) => syn::parse_quote!(crate),
+        (Ok(FoundCrate::Name(name)), _) => {
+            let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
+            syn::parse_quote!(::#ident)
+        }
+        (Err(_), Ok(FoundCrate::Name(name))) => {
+            let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
+            syn::parse_quote!(::#ident::nn)
+        }
+        (Err(_), Ok(FoundCrate::Itself)) => syn::parse_quote!(crate::nn),
+        (Err(_), Err(_)) => syn::parse_quote!(::wgrad_nn),
+    }
+}
+
 /// The struct-level options.
 struct StructOptions {
     krate: Path,
@@ -53,7 +73,7 @@ struct StructOptions {
 
 fn struct_options(input: &DeriveInput) -> syn::Result<StructOptions> {
     let mut opts = StructOptions {
-        krate: syn::parse_quote!(::wgrad_nn),
+        krate: default_crate_path(),
         name: None,
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("module")) {

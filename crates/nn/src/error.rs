@@ -65,6 +65,9 @@ pub enum NnError {
     /// An error from the tensor runtime (for example a failed read-back).
     #[error(transparent)]
     Tensor(#[from] wgrad_tensor::TensorError),
+    /// An optimizer or scheduler refused its settings or state.
+    #[error(transparent)]
+    Optim(#[from] crate::optim::OptimError),
 }
 
 /// `Result` with [`NnError`].

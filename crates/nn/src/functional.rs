@@ -75,18 +75,14 @@ pub fn log_softmax(x: &Tensor, dim: isize) -> Tensor {
 /// `F.linear(x, weight, bias)`: `x @ weightᵀ + bias`,
 /// `x: [*, in], weight: [out, in], bias: [out] -> [*, out]`.
 ///
-/// NOTE: recorded as a matmul and an add, so the output's `grad_fn` is
-/// `AddBackward0` (`MmBackward0` without bias) where PyTorch fuses them
-/// into `AddmmBackward0`; the values and gradients are the same.
+/// On a batch (`[n, in]`) this is one graph node, `AddmmBackward0`
+/// (`MmBackward0` without bias), as in PyTorch; other ranks record a
+/// matmul and an add.
 ///
 /// # Panics
 /// If the inner dimensions differ.
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
-    let y = x.matmul(&weight.t());
-    match bias {
-        Some(b) => &y + b,
-        None => y,
-    }
+    x.linear(weight, bias)
 }
 
 /// `F.conv2d(x, weight, bias, stride, padding, dilation, groups)`:

@@ -27,5 +27,21 @@ pub mod ops {
     pub use wgrad_tensor::ops::pool2d::{AvgPool2dOptions, MaxPool2dOptions};
 }
 
+/// Modules, layers, losses, initialisation and checkpoints (`torch.nn`);
+/// `nn::functional` is PyTorch's `F`.
+pub mod nn {
+    pub use wgrad_nn::*;
+}
+
+/// Optimizers and learning-rate schedulers (`torch.optim`).
+pub mod optim {
+    pub use wgrad_nn::optim::*;
+}
+
+/// Datasets, data loaders and MNIST (`torch.utils.data`, torchvision's MNIST).
+pub mod data {
+    pub use wgrad_data::*;
+}
+
 /// The GPU tensor without gradients, for code that needs no autograd.
 pub use wgrad_tensor::Tensor as RawTensor;

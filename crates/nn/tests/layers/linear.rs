@@ -69,17 +69,20 @@ fn functional_linear_matches_the_module() {
 }
 
 #[test]
-fn linear_output_records_its_graph_as_an_add_of_a_matmul() {
-    // PyTorch fuses these into AddmmBackward0; wgrad records the two ops.
+fn linear_output_records_one_addmm_node_like_pytorch() {
+    // PyTorch's addmm(bias, x, w.t()): next_functions are (bias, input, weight).
     let lin = Linear::new(3, 2);
-    let y = lin.forward(&Tensor::ones(&[1, 3]));
+    let x = Tensor::ones(&[1, 3]).with_grad().relu();
+    let y = lin.forward(&x);
     let f = y.grad_fn().unwrap();
-    assert_eq!(f.name(), "AddBackward0");
+    assert_eq!(f.name(), "AddmmBackward0");
     let next: Vec<&str> = f
         .next_functions()
         .iter()
         .flatten()
         .map(|g| g.name())
         .collect();
-    assert_eq!(next, ["MmBackward0", "AccumulateGrad"]);
+    assert_eq!(next, ["AccumulateGrad", "ReluBackward0", "AccumulateGrad"]);
+    let no_bias = Linear::with_bias(3, 2, false);
+    assert_eq!(no_bias.forward(&x).grad_fn().unwrap().name(), "MmBackward0");
 }
