@@ -14,7 +14,7 @@ pub use wgrad_autograd::{
     AutogradError, GradFn, NoGradGuard, Reduction, Tensor, enable_grad, is_grad_enabled, no_grad,
     to_dot,
 };
-pub use wgrad_tensor::{DType, TensorError, manual_seed, runtime};
+pub use wgrad_tensor::{DType, Result, TensorError, manual_seed, runtime};
 
 /// The device runtime: adapter information, synchronisation, pool statistics.
 pub mod device {

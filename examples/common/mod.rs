@@ -1,0 +1,26 @@
+//! What the MNIST examples share: command-line flags, a progress bar, a
+//! loss plot and the machine-readable result line.
+
+#![allow(dead_code)] // each example uses a different part
+
+mod args;
+mod plot;
+mod progress;
+
+pub use args::{Args, Defaults};
+pub use plot::plot_losses;
+pub use progress::EpochProgress;
+
+use std::process::ExitCode;
+
+/// Runs `body` and turns an error into one line on stderr and exit code 1
+/// (no panic backtrace for a wrong path or a corrupt file).
+pub fn main_with(body: impl FnOnce() -> Result<(), Box<dyn std::error::Error>>) -> ExitCode {
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
