@@ -14,7 +14,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         [] => "autograd_graph.dot".to_string(),
         [flag, path] if flag == "--dot" => path.clone(),
         other => {
-            return Err(format!("unknown arguments {other:?}; usage: autograd [--dot FILE]").into());
+            return Err(
+                format!("unknown arguments {other:?}; usage: autograd [--dot FILE]").into(),
+            );
         }
     };
     wgrad::runtime()?;

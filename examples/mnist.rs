@@ -45,14 +45,22 @@ impl MyModel {
 
 impl Forward for MyModel {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let x = self.layer1_pool.forward(&self.layer1_relu.forward(&self.layer1_conv.forward(x))); // [n, 6, 12, 12]
-        let x = self.layer2_pool.forward(&self.layer2_relu.forward(&self.layer2_conv.forward(&x))); // [n, 16, 4, 4]
+        let x = self
+            .layer1_pool
+            .forward(&self.layer1_relu.forward(&self.layer1_conv.forward(x))); // [n, 6, 12, 12]
+        let x = self
+            .layer2_pool
+            .forward(&self.layer2_relu.forward(&self.layer2_conv.forward(&x))); // [n, 16, 4, 4]
         self.fc.forward(&x.view(&[-1, 256])) // [n, 10]
     }
 }
 
 /// Correct predictions and mean loss of `model` over `loader`.
-fn evaluate(model: &MyModel, loader: &DataLoader<TensorDataset>, criterion: &CrossEntropyLoss) -> Result<(usize, f32), wgrad::TensorError> {
+fn evaluate(
+    model: &MyModel,
+    loader: &DataLoader<TensorDataset>,
+    criterion: &CrossEntropyLoss,
+) -> Result<(usize, f32), wgrad::TensorError> {
     no_grad(|| {
         let mut correct = Tensor::zeros(&[]);
         let mut loss = Tensor::zeros(&[]);
@@ -67,7 +75,11 @@ fn evaluate(model: &MyModel, loader: &DataLoader<TensorDataset>, criterion: &Cro
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse(Defaults { epochs: 1, batch_size: 50, lr: 1e-3 })?;
+    let args = Args::parse(Defaults {
+        epochs: 1,
+        batch_size: 50,
+        lr: 1e-3,
+    })?;
     let data = Mnist::load(args.data_path()?)?;
     let rt = wgrad::runtime()?;
     println!("adapter: {}", rt.adapter().name);
@@ -81,7 +93,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let criterion = CrossEntropyLoss::new();
     let mut optimizer = Adam::new(model.parameters(), args.lr);
     let image = [Transform::reshape(&[1, 28, 28])];
-    let train = data.train.loader(args.batch_size, &image)?.shuffle(true).seed(args.seed);
+    let train = data
+        .train
+        .loader(args.batch_size, &image)?
+        .shuffle(true)
+        .seed(args.seed);
     let test = data.test.loader(1000, &image)?;
 
     let (mut train_losses, mut test_losses) = (Vec::new(), Vec::new());
@@ -109,13 +125,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         progress.finish();
         let (_, test_loss) = evaluate(&model, &test, &criterion)?;
         test_losses.push(test_loss);
-        println!("epoch {epoch}: train loss {:.4}, test loss {test_loss:.4}", train_losses[epoch - 1]);
+        println!(
+            "epoch {epoch}: train loss {:.4}, test loss {test_loss:.4}",
+            train_losses[epoch - 1]
+        );
     }
     println!("done (elapsed {train_seconds:.1}s)");
     let (correct, _) = evaluate(&model, &test, &criterion)?;
     let total = test.dataset().len();
     let accuracy = correct as f64 / total.max(1) as f64;
-    println!("test accuracy : {correct}/{total} ({:.2}%)", 100.0 * accuracy);
+    println!(
+        "test accuracy : {correct}/{total} ({:.2}%)",
+        100.0 * accuracy
+    );
     if let Some(path) = &args.plot {
         common::plot_losses(path, "LeNet on MNIST (Adam)", &train_losses, &test_losses)?;
         println!("loss plot written to {}", path.display());

@@ -10,7 +10,7 @@ mod common;
 use std::process::ExitCode;
 
 use common::{Args, Defaults};
-use wgrad::data::{DataLoader, Dataset, HostTensor, Mnist, MnistSplit, TensorDataset};
+use wgrad::data::{DataLoader, MnistSplit};
 use wgrad::nn::functional as F;
 use wgrad::nn::{Forward, Linear, Module, Parameter};
 use wgrad::optim::{Optimizer, SGD};
@@ -18,41 +18,11 @@ use wgrad::{Tensor, no_grad};
 
 type Error = Box<dyn std::error::Error>;
 
-/// The splits as the tutorial has them: `mnist.pkl.gz` brings train and
-/// valid; an IDX folder's 10,000 training digits are cut 8,000 / 2,000 the
-/// same way.
-fn train_valid(args: &Args) -> Result<(MnistSplit, MnistSplit), Error> {
-    let mnist = Mnist::load(args.data_path()?)?;
-    if let Some(valid) = mnist.valid {
-        return Ok((mnist.train, valid));
-    }
-    let t = mnist.train;
-    let cut = t.count * 4 / 5;
-    let pixels = t.pixels_per_image();
-    let part = |range: std::ops::Range<usize>| MnistSplit {
-        images: t.images[range.start * pixels..range.end * pixels].to_vec(),
-        labels: t.labels[range.clone()].to_vec(),
-        count: range.len(),
-        rows: t.rows,
-        cols: t.cols,
-    };
-    Ok((part(0..cut), part(cut..t.count)))
-}
-
 /// `x: [n, 784]` f32 and `y: [n]` i32 on the device.
 fn device_tensors(split: &MnistSplit) -> (Tensor, Tensor) {
     let x = Tensor::from_slice(&split.images, &[split.count, 784]);
     let labels: Vec<i32> = split.labels.iter().map(|&l| l as i32).collect();
     (x, Tensor::from_slice(&labels, &[split.count]))
-}
-
-fn dataset(split: &MnistSplit) -> Result<TensorDataset, Error> {
-    let labels: Vec<i32> = split.labels.iter().map(|&l| l as i32).collect();
-    let x = HostTensor::new(split.images.clone(), &[split.count, 784])?;
-    Ok(TensorDataset::new(
-        x,
-        HostTensor::new(labels, &[split.count])?,
-    )?)
 }
 
 /// `def log_softmax(x): return x - x.exp().sum(-1).log().unsqueeze(-1)`
@@ -108,7 +78,7 @@ fn run() -> Result<(), Error> {
         batch_size: 64,
         lr: 0.5,
     })?;
-    let (train, valid) = train_valid(&args)?;
+    let (train, valid) = common::train_valid(&args)?;
     wgrad::manual_seed(args.seed);
     let (x_train, y_train) = device_tensors(&train);
     let (x_valid, y_valid) = device_tensors(&valid);
@@ -238,7 +208,7 @@ fn run() -> Result<(), Error> {
     );
 
     // --- Refactor using Dataset: xb, yb = train_ds[i*bs : i*bs+bs] ---
-    let train_ds = dataset(&train)?;
+    let train_ds = common::dataset(&train)?;
     let (model, mut opt) = get_model();
     for _ in 0..epochs {
         for (start, len) in batch_starts(n, bs, &args) {
@@ -270,9 +240,9 @@ fn run() -> Result<(), Error> {
     drop((x_train, y_train, x_valid, y_valid));
 
     // --- Add validation; then fit() and get_data() ---
-    let (train_dl, valid_dl) = get_data(dataset(&train)?, dataset(&valid)?, bs, args.seed);
+    let (train_dl, valid_dl) = common::get_data(common::dataset(&train)?, common::dataset(&valid)?, bs, args.seed);
     let (model, mut opt) = get_model();
-    let (train_losses, valid_losses) = fit(epochs, &model, &mut opt, &train_dl, &valid_dl, &args)?;
+    let (train_losses, valid_losses) = common::fit(epochs, &model, &mut opt, &train_dl, &valid_dl, &args)?;
     if let Some(path) = &args.plot {
         common::plot_losses(
             path,
@@ -285,78 +255,6 @@ fn run() -> Result<(), Error> {
     let last = valid_losses.last().copied().unwrap_or(f32::NAN);
     println!("result: valid_loss={last:.4}");
     Ok(())
-}
-
-/// `get_data(train_ds, valid_ds, bs)`: a shuffled training loader and a
-/// validation loader with twice the batch size.
-fn get_data(
-    train_ds: TensorDataset,
-    valid_ds: TensorDataset,
-    bs: usize,
-    seed: u64,
-) -> (DataLoader<TensorDataset>, DataLoader<TensorDataset>) {
-    (
-        DataLoader::new(train_ds, bs).shuffle(true).seed(seed),
-        DataLoader::new(valid_ds, bs * 2),
-    )
-}
-
-/// `loss_batch`: the loss of one batch, a step when given an optimizer, and
-/// the batch size (for weighting the validation mean).
-fn loss_batch(
-    model: &Linear,
-    xb: &Tensor,
-    yb: &Tensor,
-    opt: Option<&mut SGD>,
-) -> Result<(Tensor, usize), Error> {
-    let loss = F::cross_entropy(&model.forward(xb), yb);
-    if let Some(opt) = opt {
-        loss.backward()?;
-        opt.step()?;
-        opt.zero_grad();
-    }
-    Ok((loss.detach(), yb.numel()))
-}
-
-/// `fit(epochs, model, loss_func, opt, train_dl, valid_dl)`: prints
-/// `epoch val_loss` after each epoch; returns per-epoch train/valid losses.
-fn fit(
-    epochs: usize,
-    model: &Linear,
-    opt: &mut SGD,
-    train_dl: &DataLoader<TensorDataset>,
-    valid_dl: &DataLoader<TensorDataset>,
-    args: &Args,
-) -> Result<(Vec<f32>, Vec<f32>), Error> {
-    let (mut train_losses, mut valid_losses) = (Vec::new(), Vec::new());
-    for epoch in 0..epochs {
-        model.train();
-        let batches = args.batches(train_dl.len());
-        let mut progress = common::EpochProgress::new(epoch, batches);
-        let mut train_sum = Tensor::zeros(&[]);
-        for (xb, yb) in train_dl.iter().take(batches) {
-            let (loss, n) = loss_batch(model, &xb, &yb, Some(opt))?;
-            train_sum = &train_sum + &loss;
-            progress.step(n, None);
-        }
-        progress.finish();
-        model.eval();
-        let (sum, count) = no_grad(|| -> Result<(Tensor, usize), Error> {
-            let mut sum = Tensor::zeros(&[]);
-            let mut count = 0;
-            for (xb, yb) in valid_dl {
-                let (loss, n) = loss_batch(model, &xb, &yb, None)?;
-                sum = &sum + &(loss * n as f32);
-                count += n;
-            }
-            Ok((sum, count))
-        })?;
-        let val_loss = sum.item()? / valid_dl.dataset().len().min(count).max(1) as f32;
-        println!("{epoch} {val_loss:.4}");
-        train_losses.push(train_sum.item()? / batches.max(1) as f32);
-        valid_losses.push(val_loss);
-    }
-    Ok((train_losses, valid_losses))
 }
 
 fn main() -> ExitCode {

@@ -56,7 +56,12 @@ impl Args {
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
                 None => (flag.clone(), None),
             };
-            let mut value = || inline.clone().or_else(|| it.next()).ok_or(format!("{name} needs a value"));
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| it.next())
+                    .ok_or(format!("{name} needs a value"))
+            };
             match name.as_str() {
                 "--data" => a.data = Some(PathBuf::from(value()?)),
                 "--epochs" => a.epochs = number(&name, &value()?)?,
@@ -89,5 +94,6 @@ impl Args {
 }
 
 fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
-    v.parse().map_err(|_| format!("{flag} {v:?} is not a valid number"))
+    v.parse()
+        .map_err(|_| format!("{flag} {v:?} is not a valid number"))
 }

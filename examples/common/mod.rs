@@ -4,12 +4,16 @@
 #![allow(dead_code)] // each example uses a different part
 
 mod args;
+mod fit;
 mod plot;
 mod progress;
+mod splits;
 
 pub use args::{Args, Defaults};
+pub use fit::{fit, get_data};
 pub use plot::plot_losses;
 pub use progress::EpochProgress;
+pub use splits::{dataset, train_valid};
 
 use std::process::ExitCode;
 

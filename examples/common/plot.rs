@@ -22,33 +22,68 @@ fn register_sans_serif() -> Result<(), String> {
         .ok_or("--plot needs a TrueType font for its labels: on Debian/Ubuntu `apt-get install fonts-dejavu-core`")?;
     // plotters keeps fonts for the life of the program.
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    register_font("sans-serif", FontStyle::Normal, bytes).map_err(|_| "the font file is not a valid TrueType font".to_string())
+    register_font("sans-serif", FontStyle::Normal, bytes)
+        .map_err(|_| "the font file is not a valid TrueType font".to_string())
 }
 
 /// Draws `train` and `valid` losses (one value per epoch) into a PNG.
-pub fn plot_losses(path: &Path, title: &str, train: &[f32], valid: &[f32]) -> Result<(), Box<dyn std::error::Error>> {
+pub fn plot_losses(
+    path: &Path,
+    title: &str,
+    train: &[f32],
+    valid: &[f32],
+) -> Result<(), Box<dyn std::error::Error>> {
     register_sans_serif()?;
     let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE)?;
     let epochs = train.len().max(valid.len()).max(1);
-    let top = train.iter().chain(valid).cloned().fold(0.0f32, f32::max).max(1e-3) * 1.1;
+    let top = train
+        .iter()
+        .chain(valid)
+        .cloned()
+        .fold(0.0f32, f32::max)
+        .max(1e-3)
+        * 1.1;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 24))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60)
         .build_cartesian_2d(1f32..(epochs as f32).max(2.0), 0f32..top)?;
-    chart.configure_mesh().x_desc("epoch").y_desc("loss").label_style(("sans-serif", 16)).draw()?;
-    let series = [("training loss", train, &BLUE), ("validation loss", valid, &RED)];
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("loss")
+        .label_style(("sans-serif", 16))
+        .draw()?;
+    let series = [
+        ("training loss", train, &BLUE),
+        ("validation loss", valid, &RED),
+    ];
     for (name, values, color) in series {
-        let points: Vec<(f32, f32)> = values.iter().enumerate().map(|(i, &v)| (i as f32 + 1.0, v)).collect();
+        let points: Vec<(f32, f32)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (i as f32 + 1.0, v))
+            .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 4, color.filled())),
+        )?;
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 16)).draw()?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
     root.present()?;
     Ok(())
 }

@@ -25,7 +25,11 @@ impl EpochProgress {
             bar.set_prefix(epoch.to_string());
             bar
         });
-        EpochProgress { bar, start: Instant::now(), samples: 0 }
+        EpochProgress {
+            bar,
+            start: Instant::now(),
+            samples: 0,
+        }
     }
 
     /// One batch of `samples` done; `loss` is shown when given (reading it
@@ -35,7 +39,10 @@ impl EpochProgress {
         if let Some(bar) = &self.bar {
             bar.inc(1);
             if let Some(loss) = loss {
-                bar.set_message(format!("loss {loss:.4}  {:.0} samples/s", self.samples_per_second()));
+                bar.set_message(format!(
+                    "loss {loss:.4}  {:.0} samples/s",
+                    self.samples_per_second()
+                ));
             }
         }
     }
