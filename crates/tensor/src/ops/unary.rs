@@ -175,15 +175,36 @@ impl Tensor {
         );
         let (x, y, dy) = (self.float().contiguous(), y.contiguous(), dy.contiguous());
         let dx = Tensor::empty_for("unary_backward", x.shape(), DType::F32);
-        let p = [or_panic(to_u32("unary_backward", x.numel())), scalar.to_bits()];
+        let p = [
+            or_panic(to_u32("unary_backward", x.numel())),
+            scalar.to_bits(),
+        ];
         let bindings = [
-            Binding { binding: 1, buffer: x.buffer() },
-            Binding { binding: 2, buffer: y.buffer() },
-            Binding { binding: 3, buffer: dy.buffer() },
-            Binding { binding: 4, buffer: dx.buffer() },
+            Binding {
+                binding: 1,
+                buffer: x.buffer(),
+            },
+            Binding {
+                binding: 2,
+                buffer: y.buffer(),
+            },
+            Binding {
+                binding: 3,
+                buffer: dy.buffer(),
+            },
+            Binding {
+                binding: 4,
+                buffer: dx.buffer(),
+            },
         ];
         let constants = [("OP", op as u32 as f64)];
-        dispatch_1d(Kernel::new(&UNARY_BACKWARD, "unary_backward"), &constants, &p, &bindings, x.numel());
+        dispatch_1d(
+            Kernel::new(&UNARY_BACKWARD, "unary_backward"),
+            &constants,
+            &p,
+            &bindings,
+            x.numel(),
+        );
         dx
     }
 

@@ -58,7 +58,11 @@ impl State {
             params_buffers: Vec::new(),
             params_align,
             params_capacity: params_align * u64::from(MAX_DISPATCHES),
-            max_dispatches: if backend == wgpu::Backend::Gl { MAX_DISPATCHES_GL } else { MAX_DISPATCHES },
+            max_dispatches: if backend == wgpu::Backend::Gl {
+                MAX_DISPATCHES_GL
+            } else {
+                MAX_DISPATCHES
+            },
         }
     }
 
@@ -154,7 +158,10 @@ impl Runtime {
             entries: &entries,
         });
         let pass = batch.pass.get_or_insert_with(|| {
-            let desc = wgpu::ComputePassDescriptor { label: Some("wgrad"), timestamp_writes: None };
+            let desc = wgpu::ComputePassDescriptor {
+                label: Some("wgrad"),
+                timestamp_writes: None,
+            };
             batch.encoder.begin_compute_pass(&desc).forget_lifetime()
         });
         pass.set_pipeline(&pipeline.pipeline);
@@ -202,7 +209,9 @@ impl Runtime {
         })?;
         let mapped = match mapped {
             Some(r) => r,
-            None => rx.recv().map_err(|e| TensorError::ReadBack(e.to_string()))?,
+            None => rx
+                .recv()
+                .map_err(|e| TensorError::ReadBack(e.to_string()))?,
         };
         mapped.map_err(|e| TensorError::ReadBack(e.to_string()))?;
         let data = staging

@@ -171,8 +171,15 @@ impl Runtime {
     pub(crate) fn wait_until(&self, mut done: impl FnMut(wgpu::PollStatus) -> bool) -> Result<()> {
         let blocking = self.summary.backend != wgpu::Backend::Gl;
         loop {
-            let how = if blocking { wgpu::PollType::wait_indefinitely() } else { wgpu::PollType::Poll };
-            let status = self.device.poll(how).map_err(|e| TensorError::ReadBack(e.to_string()))?;
+            let how = if blocking {
+                wgpu::PollType::wait_indefinitely()
+            } else {
+                wgpu::PollType::Poll
+            };
+            let status = self
+                .device
+                .poll(how)
+                .map_err(|e| TensorError::ReadBack(e.to_string()))?;
             if blocking || done(status) {
                 return Ok(());
             }

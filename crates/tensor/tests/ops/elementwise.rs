@@ -170,7 +170,9 @@ fn cpu_broadcast(
 ) -> Vec<f32> {
     // Dense strides of `s` left-padded with 1s to `out`'s rank, 0 on size-1 dims.
     let strides = |s: &[usize]| -> Vec<usize> {
-        let full: Vec<usize> = std::iter::repeat_n(1, out.len() - s.len()).chain(s.iter().copied()).collect();
+        let full: Vec<usize> = std::iter::repeat_n(1, out.len() - s.len())
+            .chain(s.iter().copied())
+            .collect();
         let mut st = vec![0; full.len()];
         let mut acc = 1;
         for d in (0..full.len()).rev() {
