@@ -37,14 +37,19 @@ pub fn run(dir: &Path) -> Result<(), String> {
         files.len(),
         failures.len()
     );
-    if failures.is_empty() { Ok(()) } else { Err(format!("{} shader(s) failed validation", failures.len())) }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} shader(s) failed validation", failures.len()))
+    }
 }
 
 /// Parses, validates and translates one file; returns its entry point count.
 fn check_file(path: &Path) -> Result<usize, String> {
     let shown = path.display().to_string();
     let src = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
-    let module = naga::front::wgsl::parse_str(&src).map_err(|e| e.emit_to_string_with_path(&src, &shown))?;
+    let module =
+        naga::front::wgsl::parse_str(&src).map_err(|e| e.emit_to_string_with_path(&src, &shown))?;
     // Capabilities::empty(): only what every backend, GL included, supports.
     let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
         .validate(&module)
@@ -64,25 +69,46 @@ fn check_file(path: &Path) -> Result<usize, String> {
     Ok(module.entry_points.len())
 }
 
-fn translate(module: &naga::Module, info: &naga::valid::ModuleInfo, entry: &str) -> Result<(), String> {
+fn translate(
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    entry: &str,
+) -> Result<(), String> {
     let stage_entry = Some((naga::ShaderStage::Compute, entry.to_string()));
-    spv::write_vec(module, info, &spv::Options::default(), None).map_err(|e| format!("SPIR-V: {e}"))?;
-    let msl_pipeline = msl::PipelineOptions { entry_point: stage_entry.clone(), ..Default::default() };
-    msl::write_string(module, info, &msl::Options::default(), &msl_pipeline).map_err(|e| format!("MSL: {e}"))?;
+    spv::write_vec(module, info, &spv::Options::default(), None)
+        .map_err(|e| format!("SPIR-V: {e}"))?;
+    let msl_pipeline = msl::PipelineOptions {
+        entry_point: stage_entry.clone(),
+        ..Default::default()
+    };
+    msl::write_string(module, info, &msl::Options::default(), &msl_pipeline)
+        .map_err(|e| format!("MSL: {e}"))?;
     let mut hlsl_out = String::new();
-    let hlsl_pipeline = hlsl::PipelineOptions { entry_point: stage_entry };
+    let hlsl_pipeline = hlsl::PipelineOptions {
+        entry_point: stage_entry,
+    };
     hlsl::Writer::new(&mut hlsl_out, &hlsl::Options::default(), &hlsl_pipeline)
         .write(module, info, None)
         .map_err(|e| format!("HLSL: {e}"))?;
     let mut glsl_out = String::new();
-    let glsl_options = glsl::Options { version: glsl::Version::new_gles(310), ..Default::default() };
+    let glsl_options = glsl::Options {
+        version: glsl::Version::new_gles(310),
+        ..Default::default()
+    };
     let glsl_pipeline = glsl::PipelineOptions {
         shader_stage: naga::ShaderStage::Compute,
         entry_point: entry.to_string(),
         multiview: None,
     };
-    glsl::Writer::new(&mut glsl_out, module, info, &glsl_options, &glsl_pipeline, Default::default())
-        .and_then(|mut w| w.write().map(|_| ()))
-        .map_err(|e| format!("GLSL: {e}"))?;
+    glsl::Writer::new(
+        &mut glsl_out,
+        module,
+        info,
+        &glsl_options,
+        &glsl_pipeline,
+        Default::default(),
+    )
+    .and_then(|mut w| w.write().map(|_| ()))
+    .map_err(|e| format!("GLSL: {e}"))?;
     Ok(())
 }
