@@ -54,6 +54,8 @@ pub fn plot_losses(
         .configure_mesh()
         .x_desc("epoch")
         .y_desc("loss")
+        .x_labels(epochs.clamp(2, 10))
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style(("sans-serif", 16))
         .draw()?;
     let series = [
