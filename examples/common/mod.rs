@@ -1,7 +1,7 @@
 //! What the MNIST examples share: command-line flags, a progress bar, a
 //! loss plot and the machine-readable result line.
 
-#![allow(dead_code)] // each example uses a different part
+#![allow(dead_code, unused_imports)] // each example uses a different part
 
 mod args;
 mod fit;
