@@ -43,11 +43,11 @@ fn tensor_bytes(t: &Tensor) -> Result<(Dtype, Vec<u8>)> {
 /// Serializes a state dict to the bytes of a safetensors file, with the
 /// `{"format": "pt"}` metadata that `safetensors.torch.save_file` writes.
 pub fn to_safetensors_bytes(state: &StateDict) -> Result<Vec<u8>> {
-    serialize(state, Path::new("<memory>"))
+    serialize(state, &HashMap::new(), Path::new("<memory>"))
 }
 
-/// [`to_safetensors_bytes`] with errors naming `path`.
-fn serialize(state: &StateDict, path: &Path) -> Result<Vec<u8>> {
+/// [`to_safetensors_bytes`] with extra `__metadata__` entries, errors naming `path`.
+fn serialize(state: &StateDict, extra: &HashMap<String, String>, path: &Path) -> Result<Vec<u8>> {
     let data: Vec<(&str, Dtype, Vec<u8>)> = state
         .iter()
         .map(|(k, t)| {
@@ -67,7 +67,8 @@ fn serialize(state: &StateDict, path: &Path) -> Result<Vec<u8>> {
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(invalid)?;
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let mut metadata = extra.clone();
+    metadata.insert("format".to_string(), "pt".to_string());
     safetensors::serialize(views, Some(metadata)).map_err(invalid)
 }
 
@@ -78,8 +79,19 @@ fn serialize(state: &StateDict, path: &Path) -> Result<Vec<u8>> {
 /// half-written checkpoint: on any error the old file (if any) is intact
 /// and the temporary file is removed.
 pub fn save_safetensors(state: &StateDict, path: impl AsRef<Path>) -> Result<()> {
+    save_safetensors_with_metadata(state, &HashMap::new(), path)
+}
+
+/// [`save_safetensors`] with extra string entries in the file's
+/// `__metadata__` (what is not a tensor, such as an optimizer's
+/// hyper-parameters).
+pub fn save_safetensors_with_metadata(
+    state: &StateDict,
+    metadata: &HashMap<String, String>,
+    path: impl AsRef<Path>,
+) -> Result<()> {
     let path = path.as_ref();
-    write_atomically(path, &serialize(state, path)?)
+    write_atomically(path, &serialize(state, metadata, path)?)
 }
 
 /// Distinguishes temporary files of concurrent saves in one process.
@@ -121,13 +133,26 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 ///
 /// Errors name the file, and the key for a tensor wgrad cannot hold.
 pub fn load_safetensors(path: impl AsRef<Path>) -> Result<StateDict> {
+    Ok(load_safetensors_with_metadata(path)?.0)
+}
+
+/// [`load_safetensors`] that also returns the file's `__metadata__`.
+pub fn load_safetensors_with_metadata(
+    path: impl AsRef<Path>,
+) -> Result<(StateDict, HashMap<String, String>)> {
     let path = path.as_ref();
     let bytes = fs::read(path).map_err(|source| NnError::Io {
         action: "reading",
         path: path.to_path_buf(),
         source,
     })?;
-    from_safetensors_bytes(&bytes, path)
+    let invalid = |e: safetensors::SafeTensorError| NnError::Safetensors {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(invalid)?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    Ok((from_safetensors_bytes(&bytes, path)?, metadata))
 }
 
 /// Parses the bytes of a safetensors file; `path` is only for errors.

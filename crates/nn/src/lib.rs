@@ -56,7 +56,8 @@ mod parameter;
 pub mod state_dict;
 
 pub use checkpoint::{
-    from_safetensors_bytes, load_safetensors, save_safetensors, to_safetensors_bytes,
+    from_safetensors_bytes, load_safetensors, load_safetensors_with_metadata, save_safetensors,
+    save_safetensors_with_metadata, to_safetensors_bytes,
 };
 pub use error::{NnError, Result};
 pub use layers::{

@@ -23,6 +23,7 @@
 //! ```
 
 mod adam;
+mod checkpoint;
 mod error;
 mod lr_scheduler;
 mod rmsprop;
@@ -30,6 +31,7 @@ mod sgd;
 mod state;
 
 pub use adam::{Adam, AdamW};
+pub use checkpoint::{load_optimizer, save_optimizer};
 pub use error::{OptimError, Result};
 pub use lr_scheduler::{CosineAnnealingLR, LrScheduler, StepLR};
 pub use rmsprop::RMSprop;
