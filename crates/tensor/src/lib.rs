@@ -13,6 +13,7 @@ mod dtype;
 mod error;
 mod format;
 pub mod layout;
+mod operators;
 pub mod ops;
 pub mod random;
 pub mod runtime;
