@@ -13,7 +13,11 @@ type Error = Box<dyn std::error::Error>;
 pub fn train_valid(args: &Args) -> Result<(MnistSplit, MnistSplit), Error> {
     let path = args.data_path()?;
     let pickle = path.join("mnist.pkl.gz");
-    let mnist = Mnist::load(if path.is_dir() && pickle.is_file() { pickle } else { path })?;
+    let mnist = Mnist::load(if path.is_dir() && pickle.is_file() {
+        pickle
+    } else {
+        path
+    })?;
     if let Some(valid) = mnist.valid {
         return Ok((mnist.train, valid));
     }
