@@ -30,7 +30,11 @@ fn conv(c_in: usize, c_out: usize) -> Conv2d {
 
 impl MnistCnn {
     fn new() -> MnistCnn {
-        MnistCnn { conv1: conv(1, 16), conv2: conv(16, 16), conv3: conv(16, 10) }
+        MnistCnn {
+            conv1: conv(1, 16),
+            conv2: conv(16, 16),
+            conv3: conv(16, 10),
+        }
     }
 }
 
@@ -51,10 +55,19 @@ fn preprocess(x: &Tensor) -> Tensor {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse(Defaults { epochs: 2, batch_size: 64, lr: 0.1 })?;
+    let args = Args::parse(Defaults {
+        epochs: 2,
+        batch_size: 64,
+        lr: 0.1,
+    })?;
     let (train, valid) = common::train_valid(&args)?;
     wgrad::manual_seed(args.seed);
-    let (train_dl, valid_dl) = common::get_data(common::dataset(&train)?, common::dataset(&valid)?, args.batch_size, args.seed);
+    let (train_dl, valid_dl) = common::get_data(
+        common::dataset(&train)?,
+        common::dataset(&valid)?,
+        args.batch_size,
+        args.seed,
+    );
 
     println!("Mnist_CNN:");
     let model = MnistCnn::new();
@@ -75,12 +88,21 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .push(Lambda::new(|x: &Tensor| x.view(&[x.size(0) as isize, -1])));
     println!("{model}");
     let mut opt = SGD::new(model.parameters(), args.lr).momentum(0.9);
-    let (train_losses, valid_losses) = common::fit(args.epochs, &model, &mut opt, &train_dl, &valid_dl, &args)?;
+    let (train_losses, valid_losses) =
+        common::fit(args.epochs, &model, &mut opt, &train_dl, &valid_dl, &args)?;
     if let Some(path) = &args.plot {
-        common::plot_losses(path, "Sequential CNN on MNIST", &train_losses, &valid_losses)?;
+        common::plot_losses(
+            path,
+            "Sequential CNN on MNIST",
+            &train_losses,
+            &valid_losses,
+        )?;
         println!("loss plot written to {}", path.display());
     }
-    println!("result: valid_loss={:.4}", valid_losses.last().copied().unwrap_or(f32::NAN));
+    println!(
+        "result: valid_loss={:.4}",
+        valid_losses.last().copied().unwrap_or(f32::NAN)
+    );
     Ok(())
 }
 

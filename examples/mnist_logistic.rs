@@ -240,9 +240,15 @@ fn run() -> Result<(), Error> {
     drop((x_train, y_train, x_valid, y_valid));
 
     // --- Add validation; then fit() and get_data() ---
-    let (train_dl, valid_dl) = common::get_data(common::dataset(&train)?, common::dataset(&valid)?, bs, args.seed);
+    let (train_dl, valid_dl) = common::get_data(
+        common::dataset(&train)?,
+        common::dataset(&valid)?,
+        bs,
+        args.seed,
+    );
     let (model, mut opt) = get_model();
-    let (train_losses, valid_losses) = common::fit(epochs, &model, &mut opt, &train_dl, &valid_dl, &args)?;
+    let (train_losses, valid_losses) =
+        common::fit(epochs, &model, &mut opt, &train_dl, &valid_dl, &args)?;
     if let Some(path) = &args.plot {
         common::plot_losses(
             path,

@@ -10,8 +10,13 @@ use std::process::{Command, Output};
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/examples_mnist-<hash> -> target/<profile>/examples/<name>
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
-    let path = dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is not built: run the whole package's tests (`cargo test -p wgrad` or `cargo test --workspace`), which build the examples",
@@ -21,15 +26,30 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn run(name: &str, args: &[&str]) -> (String, String, bool) {
-    let out: Output = Command::new(example(name)).args(args).output().unwrap_or_else(|e| panic!("running {name}: {e}"));
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned(), out.status.success())
+    let out: Output = Command::new(example(name))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {name}: {e}"));
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
 }
 
 /// The number after `key=` on the `result:` line.
 fn result_value(stdout: &str, key: &str) -> f64 {
-    let line = stdout.lines().find(|l| l.starts_with("result:")).unwrap_or_else(|| panic!("no result line in:\n{stdout}"));
-    let value = line.split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{key}="))).expect(key);
-    value.parse().unwrap_or_else(|_| panic!("{key}={value} is not a number"))
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("result:"))
+        .unwrap_or_else(|| panic!("no result line in:\n{stdout}"));
+    let value = line
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .expect(key);
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("{key}={value} is not a number"))
 }
 
 #[test]
@@ -39,19 +59,43 @@ fn mnist_trains_a_few_batches_saves_reloads_and_reports_accuracy() {
     let model = dir.join("model.safetensors");
     let plot = dir.join("loss.png");
     let model_arg = model.to_str().unwrap();
-    let (stdout, stderr, ok) = run("mnist", &["--max-batches", "40", "--save", model_arg, "--plot", plot.to_str().unwrap()]);
+    let (stdout, stderr, ok) = run(
+        "mnist",
+        &[
+            "--max-batches",
+            "40",
+            "--save",
+            model_arg,
+            "--plot",
+            plot.to_str().unwrap(),
+        ],
+    );
     assert!(ok, "mnist failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("(fc): Linear(in_features=256, out_features=10, bias=True)"), "{stdout}");
-    let line = stdout.lines().find(|l| l.starts_with("test accuracy : ")).expect("accuracy line");
+    assert!(
+        stdout.contains("(fc): Linear(in_features=256, out_features=10, bias=True)"),
+        "{stdout}"
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("test accuracy : "))
+        .expect("accuracy line");
     assert!(line.ends_with("%)") && line.contains("/10000 ("), "{line}");
     let accuracy = result_value(&stdout, "test_accuracy");
     // 40 Adam steps of 50 digits already classify most of the test set.
     assert!(accuracy > 0.5, "accuracy {accuracy} after 40 batches");
-    assert!(std::fs::metadata(&plot).map(|m| m.len() > 1000).unwrap_or(false), "no plot written");
+    assert!(
+        std::fs::metadata(&plot)
+            .map(|m| m.len() > 1000)
+            .unwrap_or(false),
+        "no plot written"
+    );
     // Loading the saved model and training zero batches keeps its accuracy.
     let (stdout, stderr, ok) = run("mnist", &["--max-batches", "0", "--load", model_arg]);
     assert!(ok, "mnist --load failed:\n{stdout}\n{stderr}");
-    assert!((result_value(&stdout, "test_accuracy") - accuracy).abs() < 1e-9, "{stdout}");
+    assert!(
+        (result_value(&stdout, "test_accuracy") - accuracy).abs() < 1e-9,
+        "{stdout}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -59,7 +103,16 @@ fn mnist_trains_a_few_batches_saves_reloads_and_reports_accuracy() {
 fn mnist_logistic_walks_every_stage_of_the_tutorial() {
     let (stdout, stderr, ok) = run("mnist_logistic", &["--max-batches", "30"]);
     assert!(ok, "mnist_logistic failed:\n{stdout}\n{stderr}");
-    for stage in ["x_train.shape = torch.Size([8000, 784])", "preds.shape = torch.Size([64, 10])", "from scratch", "F.cross_entropy", "nn.Module after fit", "optim.SGD after", "TensorDataset", "DataLoader"] {
+    for stage in [
+        "x_train.shape = torch.Size([8000, 784])",
+        "preds.shape = torch.Size([64, 10])",
+        "from scratch",
+        "F.cross_entropy",
+        "nn.Module after fit",
+        "optim.SGD after",
+        "TensorDataset",
+        "DataLoader",
+    ] {
         assert!(stdout.contains(stage), "missing {stage:?} in:\n{stdout}");
     }
     // `fit` prints "epoch valid_loss" twice; 60 SGD steps at lr 0.5 get well below ln(10) = 2.3.
@@ -71,8 +124,14 @@ fn mnist_logistic_walks_every_stage_of_the_tutorial() {
 fn mnist_cnn_trains_both_models() {
     let (stdout, stderr, ok) = run("mnist_cnn", &["--max-batches", "10", "--epochs", "1"]);
     assert!(ok, "mnist_cnn failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("Mnist_CNN:") && stdout.contains("(0): Lambda()"), "{stdout}");
-    assert!(stdout.contains("(7): AvgPool2d(kernel_size=4, stride=4, padding=0)"), "{stdout}");
+    assert!(
+        stdout.contains("Mnist_CNN:") && stdout.contains("(0): Lambda()"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(7): AvgPool2d(kernel_size=4, stride=4, padding=0)"),
+        "{stdout}"
+    );
     let loss = result_value(&stdout, "valid_loss");
     assert!(loss.is_finite() && loss < 2.4, "validation loss {loss}");
 }
@@ -82,17 +141,36 @@ fn bad_input_gives_one_line_and_a_failing_exit_code() {
     let corrupt = std::env::temp_dir().join(format!("wgrad-corrupt-{}.pkl.gz", std::process::id()));
     std::fs::write(&corrupt, b"this is not gzip").unwrap();
     let cases: [(&str, Vec<&str>, &str); 4] = [
-        ("mnist", vec!["--data", "/nonexistent/mnist"], "/nonexistent/mnist"),
+        (
+            "mnist",
+            vec!["--data", "/nonexistent/mnist"],
+            "/nonexistent/mnist",
+        ),
         ("mnist", vec!["--epochs", "two"], "--epochs"),
         ("mnist_cnn", vec!["--frobnicate"], "--frobnicate"),
-        ("mnist_logistic", vec!["--data", corrupt.to_str().unwrap()], "gzip"),
+        (
+            "mnist_logistic",
+            vec!["--data", corrupt.to_str().unwrap()],
+            "gzip",
+        ),
     ];
     for (name, args, needle) in cases {
         let (stdout, stderr, ok) = run(name, &args);
         assert!(!ok, "{name} {args:?} succeeded:\n{stdout}");
-        let lines: Vec<&str> = stderr.lines().filter(|l| !l.contains("XDG_RUNTIME_DIR")).collect();
-        assert_eq!(lines.len(), 1, "{name} {args:?}: expected one line, got:\n{stderr}");
-        assert!(lines[0].starts_with("error: ") && lines[0].contains(needle), "{name} {args:?}: {}", lines[0]);
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{name} {args:?}: expected one line, got:\n{stderr}"
+        );
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(needle),
+            "{name} {args:?}: {}",
+            lines[0]
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     std::fs::remove_file(&corrupt).ok();
