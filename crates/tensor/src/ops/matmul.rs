@@ -1,1 +1,345 @@
-//! Placeholder: this family is being written.
+//! Matrix products with PyTorch's semantics: `matmul` (1-D promotion,
+//! broadcast batch dims), `mm` and `bmm` (`shaders/matmul.wgsl`).
+//!
+//! Operands are read in place when their matrix is row-major or
+//! column-major with any leading dimension (`w.t()`, a column slice, an
+//! expanded batch): the kernel gets the orientation as an override constant
+//! and the leading dimension and batch strides as params. Other layouts, and
+//! for the register kernel layouts whose rows do not start on 16 bytes, are
+//! first copied into rows padded to a multiple of 4 elements.
+
+use std::sync::OnceLock;
+
+use crate::dtype::DType;
+use crate::error::{Result, TensorError};
+use crate::layout::{Layout, broadcast_layout, coalesce};
+use crate::ops::{or_panic, pack8, to_u32};
+use crate::runtime::{Binding, Kernel, rt};
+use crate::shaders::MATMUL;
+use crate::tensor::Tensor;
+
+/// Which kernel computes the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatmulKernel {
+    /// Each invocation accumulates a 32 x 32 block of the result in
+    /// registers, no workgroup memory: for CPU drivers, where every storage
+    /// load costs a loop over the SIMD lanes and barriers are coroutine
+    /// switches (on lavapipe about 30 times faster than `Tiled`).
+    Register,
+    /// 64 x 64 tiles staged in workgroup memory behind barriers: what real
+    /// GPUs prefer.
+    Tiled,
+}
+
+/// Rows per invocation (and workgroup) of the register kernel (`TM`).
+const REGISTER_ROWS: usize = 32;
+/// Columns per invocation of the register kernel (`TN`).
+const REGISTER_COLS: usize = 32;
+/// Invocations per workgroup of the register kernel, side by side along
+/// the columns (`WG_X`).
+const REGISTER_WORKGROUP: usize = 8;
+/// The tiled kernel's output tile is `TILE x TILE` (`TILE` in the shader).
+const TILE: usize = 64;
+/// Workgroups per grid dimension that every adapter allows.
+const MAX_GROUPS: usize = 65_535;
+
+impl MatmulKernel {
+    /// `WGRAD_MATMUL=register|tiled` if set, else the register kernel on
+    /// CPU adapters and the tiled one elsewhere. Read once per process.
+    pub fn current() -> MatmulKernel {
+        static CHOICE: OnceLock<MatmulKernel> = OnceLock::new();
+        *CHOICE.get_or_init(|| match std::env::var("WGRAD_MATMUL").as_deref() {
+            Ok("register") => MatmulKernel::Register,
+            Ok("tiled") => MatmulKernel::Tiled,
+            _ if rt().adapter().device_type == wgpu::DeviceType::Cpu => MatmulKernel::Register,
+            _ => MatmulKernel::Tiled,
+        })
+    }
+
+    /// Rows and columns of the result one workgroup covers.
+    fn block(self) -> (usize, usize) {
+        match self {
+            MatmulKernel::Register => (REGISTER_ROWS, REGISTER_COLS * REGISTER_WORKGROUP),
+            MatmulKernel::Tiled => (TILE, TILE),
+        }
+    }
+}
+
+/// One operand as the kernel reads it.
+struct Operand {
+    tensor: Tensor,
+    /// Column-major matrix (`TRANS_A` / `TRANS_B`).
+    trans: bool,
+    /// Distance between rows (columns when `trans`), in elements.
+    ld: usize,
+    /// Strides of the batch dims, broadcast to the result's batch shape.
+    batch_strides: Vec<usize>,
+}
+
+impl Operand {
+    /// Whether every quad the register kernel reads starts at a multiple
+    /// of 4 elements, so it can be one 16-byte load.
+    fn aligned(&self) -> bool {
+        self.tensor.layout.offset.is_multiple_of(4)
+            && self.ld.is_multiple_of(4)
+            && self.batch_strides.iter().all(|s| s.is_multiple_of(4))
+    }
+}
+
+/// Reads `t` (rank >= 2, f32) as a batch of matrices: in place when its
+/// matrix dims are row- or column-major (and, if `aligned` is asked for,
+/// 16-byte aligned), else from a dense copy whose rows are padded to a
+/// multiple of 4 elements (O(rows x cols) against the product's
+/// O(rows x cols x n)).
+fn operand(t: &Tensor, batch: &[usize], aligned: bool) -> Result<Operand> {
+    let rank = t.dim();
+    let (rows, cols) = (t.shape()[rank - 2], t.shape()[rank - 1]);
+    let (rs, cs) = (t.strides()[rank - 2], t.strides()[rank - 1]);
+    let read = |tensor: &Tensor, trans: bool, ld: usize| {
+        let l = &tensor.layout;
+        let batch_layout = Layout {
+            shape: l.shape[..rank - 2].to_vec(),
+            strides: l.strides[..rank - 2].to_vec(),
+            offset: l.offset,
+        };
+        Operand {
+            tensor: tensor.clone(),
+            trans,
+            ld,
+            // Size-1 batch dims never move the index either.
+            batch_strides: broadcast_layout(&batch_layout, batch)
+                .strides
+                .iter()
+                .zip(batch)
+                .map(|(&s, &d)| if d == 1 { 0 } else { s })
+                .collect(),
+        }
+    };
+    // A size-1 dim's stride never moves the index: its leading dim is 0.
+    let in_place = [
+        (cols == 1 || cs == 1).then(|| read(t, false, if rows == 1 { 0 } else { rs })),
+        (rows == 1 || rs == 1).then(|| read(t, true, if cols == 1 { 0 } else { cs })),
+    ];
+    if let Some(o) = in_place
+        .into_iter()
+        .flatten()
+        .find(|o| !aligned || o.aligned())
+    {
+        return Ok(o);
+    }
+    let ld = if aligned {
+        cols.next_multiple_of(4)
+    } else {
+        cols
+    };
+    let mut shape = t.shape().to_vec();
+    shape[rank - 1] = ld;
+    let view = Tensor::uninit("matmul", &shape, DType::F32)?.try_narrow(-1, 0, cols)?;
+    view.try_copy_(t)?;
+    // What lies in the padding is never stored: past k it is masked, past
+    // n it only reaches columns of c that are not written.
+    Ok(read(&view, false, if rows == 1 { 0 } else { ld }))
+}
+
+/// The shared shape rules of `matmul`: 1-D operands are promoted (and the
+/// added dim dropped from the result), batch dims broadcast.
+fn matmul_shapes(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
+    let mismatch = || TensorError::ShapeMismatch {
+        op: "matmul",
+        lhs: a.to_vec(),
+        rhs: b.to_vec(),
+    };
+    if a.is_empty() || b.is_empty() {
+        return Err(TensorError::Invalid {
+            op: "matmul",
+            message: format!(
+                "both arguments need at least one dimension, got shapes {a:?} and {b:?}"
+            ),
+            shape: if a.is_empty() { a.to_vec() } else { b.to_vec() },
+        });
+    }
+    let ka = a[a.len() - 1];
+    let kb = if b.len() == 1 { b[0] } else { b[b.len() - 2] };
+    if ka != kb {
+        return Err(mismatch());
+    }
+    let batch_a = &a[..a.len().saturating_sub(2)];
+    let batch_b = &b[..b.len().saturating_sub(2)];
+    let batch =
+        crate::layout::broadcast_shapes("matmul", batch_a, batch_b).map_err(|_| mismatch())?;
+    let mut out = batch.clone();
+    if a.len() > 1 {
+        out.push(a[a.len() - 2]);
+    }
+    if b.len() > 1 {
+        out.push(b[b.len() - 1]);
+    }
+    Ok((batch, out))
+}
+
+impl Tensor {
+    /// The matrix product with PyTorch's rules (`torch.matmul`, `a @ b`):
+    /// 1-D x 1-D is a dot product (0-dim result); a 1-D operand is promoted
+    /// to a matrix by a leading (left) or trailing (right) 1 that is removed
+    /// from the result; other dims are batch dims and broadcast:
+    /// `[b, 1, m, k] @ [n_, k, n] -> [b, n_, m, n]`. Integer operands are
+    /// computed in f32.
+    pub fn try_matmul(&self, other: &Tensor) -> Result<Tensor> {
+        self.try_matmul_with(other, MatmulKernel::current())
+    }
+
+    /// [`Tensor::try_matmul`] with a chosen kernel rather than the
+    /// process-wide one (for tests and benchmarks of both kernels).
+    pub fn try_matmul_with(&self, other: &Tensor, kernel: MatmulKernel) -> Result<Tensor> {
+        let (batch, out_shape) = matmul_shapes(self.shape(), other.shape())?;
+        let a = as_f32(self);
+        let b = as_f32(other);
+        // a: [..., k] -> [..., 1, k]; b: [k] -> [k, 1]
+        let a = if a.dim() == 1 { a.unsqueeze(0) } else { a };
+        let b = if b.dim() == 1 { b.unsqueeze(1) } else { b };
+        let (m, k, n) = (a.size(-2), a.size(-1), b.size(-1));
+        let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
+        if out.numel() == 0 {
+            return Ok(out);
+        }
+        if k == 0 {
+            out.zero_();
+            return Ok(out);
+        }
+        let aligned = kernel == MatmulKernel::Register;
+        let (oa, ob) = (operand(&a, &batch, aligned)?, operand(&b, &batch, aligned)?);
+        let (merged, strides) = coalesce(&batch, &[&oa.batch_strides, &ob.batch_strides]);
+        let c_vec4 = n.is_multiple_of(4);
+        let mut p = Vec::with_capacity(40);
+        p.extend(pack8("matmul", &merged)?);
+        p.extend(pack8("matmul", &strides[0])?);
+        p.extend(pack8("matmul", &strides[1])?);
+        for v in [m, n, k, merged.len()] {
+            p.push(to_u32("matmul", v)?);
+        }
+        for v in [
+            oa.tensor.layout.offset,
+            ob.tensor.layout.offset,
+            oa.ld,
+            ob.ld,
+        ] {
+            p.push(to_u32("matmul", v)?);
+        }
+        to_u32("matmul", out.numel())?;
+        let constants = [
+            ("TRANS_A", f64::from(u8::from(oa.trans))),
+            ("TRANS_B", f64::from(u8::from(ob.trans))),
+            ("C_VEC4", f64::from(u8::from(c_vec4))),
+        ];
+        let batches: usize = batch.iter().product();
+        let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
+        dispatch_chunks(kernel, &constants, &p, buffers, [n, m, batches]);
+        Ok(out)
+    }
+
+    /// `a @ b`; see [`Tensor::try_matmul`].
+    ///
+    /// # Panics
+    /// If the inner dims differ, the batch dims do not broadcast, or an
+    /// operand is 0-dimensional.
+    pub fn matmul(&self, other: &Tensor) -> Tensor {
+        or_panic(self.try_matmul(other))
+    }
+
+    /// The product of two matrices (`torch.mm`): `[m, k] @ [k, n] -> [m, n]`.
+    pub fn try_mm(&self, other: &Tensor) -> Result<Tensor> {
+        let (a, b) = (self.shape(), other.shape());
+        if a.len() != 2 || b.len() != 2 || a[1] != b[0] {
+            return Err(TensorError::ShapeMismatch {
+                op: "mm (needs [m, k] and [k, n])",
+                lhs: a.to_vec(),
+                rhs: b.to_vec(),
+            });
+        }
+        self.try_matmul(other)
+    }
+
+    /// `torch.mm`; see [`Tensor::try_mm`].
+    ///
+    /// # Panics
+    /// If an operand is not a matrix or the inner dims differ.
+    pub fn mm(&self, other: &Tensor) -> Tensor {
+        or_panic(self.try_mm(other))
+    }
+
+    /// Batched matrix product without broadcasting (`torch.bmm`):
+    /// `[b, m, k] @ [b, k, n] -> [b, m, n]`.
+    pub fn try_bmm(&self, other: &Tensor) -> Result<Tensor> {
+        let (a, b) = (self.shape(), other.shape());
+        if a.len() != 3 || b.len() != 3 || a[0] != b[0] || a[2] != b[1] {
+            return Err(TensorError::ShapeMismatch {
+                op: "bmm (needs [b, m, k] and [b, k, n])",
+                lhs: a.to_vec(),
+                rhs: b.to_vec(),
+            });
+        }
+        self.try_matmul(other)
+    }
+
+    /// `torch.bmm`; see [`Tensor::try_bmm`].
+    ///
+    /// # Panics
+    /// If the operands are not 3-D with equal batch and matching inner dims.
+    pub fn bmm(&self, other: &Tensor) -> Tensor {
+        or_panic(self.try_bmm(other))
+    }
+}
+
+fn as_f32(t: &Tensor) -> Tensor {
+    if t.dtype == DType::F32 {
+        t.clone()
+    } else {
+        t.float()
+    }
+}
+
+/// Dispatches `kernel` over `[n, m, batches]` elements of the result,
+/// split into grids of at most 65,535 workgroups a side; each part gets its
+/// first row, column and batch entry in the last params.
+fn dispatch_chunks(
+    kernel: MatmulKernel,
+    constants: &[(&'static str, f64)],
+    params: &[u32],
+    [a, b, c]: [&wgpu::Buffer; 3],
+    [n, m, batches]: [usize; 3],
+) {
+    let bind = |binding, buffer| Binding { binding, buffer };
+    let (entry, constants, bindings) = match kernel {
+        // Bindings 4 to 6 are a, b and c accessed as vec4s.
+        MatmulKernel::Register => (
+            "matmul",
+            constants,
+            vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
+        ),
+        // The tiled kernel only reads the orientation constants.
+        MatmulKernel::Tiled => (
+            "matmul_tiled",
+            &constants[..2],
+            vec![bind(1, a), bind(2, b), bind(3, c)],
+        ),
+    };
+    let (rows, cols) = kernel.block();
+    let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
+    for z0 in (0..batches).step_by(MAX_GROUPS) {
+        for y0 in (0..gy).step_by(MAX_GROUPS) {
+            for x0 in (0..gx).step_by(MAX_GROUPS) {
+                let mut p = params.to_vec();
+                // Fits: the result's element count was checked to fit in u32.
+                p.extend([(y0 * rows) as u32, (x0 * cols) as u32, z0 as u32, 0]);
+                let grid = [gx - x0, gy - y0, batches - z0].map(|g| g.min(MAX_GROUPS) as u32);
+                rt().dispatch(
+                    Kernel::new(&MATMUL, entry),
+                    constants,
+                    bytemuck::cast_slice(&p),
+                    &bindings,
+                    grid,
+                );
+            }
+        }
+    }
+}

@@ -1,1 +1,292 @@
-//! Placeholder: tests for this family are being written.
+//! `matmul`, `mm` and `bmm` against a plain-loop CPU twin that sums in f64.
+//!
+//! Tolerance: 1e-4, absolute for results near 0 and relative otherwise
+//! (`assert_close`): f32 sums of up to 1000 products of values in [-1, 1)
+//! stay well inside it, while one wrong or missing product does not.
+
+use wgrad_tensor::Tensor;
+use wgrad_tensor::ops::matmul::MatmulKernel;
+
+use crate::common::{assert_close, read, strided_index, values};
+
+const TOL: f32 = 1e-4;
+const KERNELS: [MatmulKernel; 2] = [MatmulKernel::Register, MatmulKernel::Tiled];
+
+/// `a @ b` by PyTorch's rules, written out independently: 1-D operands get
+/// a 1 prepended (a) or appended (b) that is dropped from the result, and
+/// batch dims broadcast NumPy-style.
+fn cpu_matmul(a: &[f32], sa: &[usize], b: &[f32], sb: &[usize]) -> (Vec<f32>, Vec<usize>) {
+    let pa: Vec<usize> = if sa.len() == 1 {
+        vec![1, sa[0]]
+    } else {
+        sa.to_vec()
+    };
+    let pb: Vec<usize> = if sb.len() == 1 {
+        vec![sb[0], 1]
+    } else {
+        sb.to_vec()
+    };
+    let (m, k, n) = (pa[pa.len() - 2], pa[pa.len() - 1], pb[pb.len() - 1]);
+    assert_eq!(
+        k,
+        pb[pb.len() - 2],
+        "the twin is only called on valid shapes"
+    );
+    let (ba, bb) = (&pa[..pa.len() - 2], &pb[..pb.len() - 2]);
+    let rank = ba.len().max(bb.len());
+    let pad = |s: &[usize]| -> Vec<usize> {
+        let mut v = vec![1; rank - s.len()];
+        v.extend_from_slice(s);
+        v
+    };
+    let (ba, bb) = (pad(ba), pad(bb));
+    let batch: Vec<usize> = ba.iter().zip(&bb).map(|(&x, &y)| x.max(y)).collect();
+    let count: usize = batch.iter().product();
+    let mut out = Vec::with_capacity(count * m * n);
+    for z in 0..count {
+        // Row-major batch index -> each operand's batch entry (0 where broadcast).
+        let (mut rem, mut za, mut zb, mut sa_acc, mut sb_acc) = (z, 0, 0, 1, 1);
+        for d in (0..rank).rev() {
+            let i = rem % batch[d];
+            rem /= batch[d];
+            za += if ba[d] == 1 { 0 } else { i * sa_acc };
+            zb += if bb[d] == 1 { 0 } else { i * sb_acc };
+            sa_acc *= ba[d];
+            sb_acc *= bb[d];
+        }
+        for r in 0..m {
+            for col in 0..n {
+                let s: f64 = (0..k)
+                    .map(|i| {
+                        f64::from(a[za * m * k + r * k + i])
+                            * f64::from(b[zb * k * n + i * n + col])
+                    })
+                    .sum();
+                out.push(s as f32);
+            }
+        }
+    }
+    let mut shape = batch;
+    if sa.len() > 1 {
+        shape.push(m);
+    }
+    if sb.len() > 1 {
+        shape.push(n);
+    }
+    (out, shape)
+}
+
+/// The row-major values of a view over `data`, as the test reads them.
+fn view_values(data: &[f32], t: &Tensor) -> Vec<f32> {
+    (0..t.numel())
+        .map(|i| data[strided_index(i, t.shape(), t.strides(), t.layout().offset)])
+        .collect()
+}
+
+/// Checks `a @ b` with both kernels against the twin.
+#[track_caller]
+fn check(what: &str, a: &Tensor, a_vals: &[f32], b: &Tensor, b_vals: &[f32]) {
+    let (want, shape) = cpu_matmul(a_vals, a.shape(), b_vals, b.shape());
+    for kernel in KERNELS {
+        let got = a.try_matmul_with(b, kernel).expect("valid shapes");
+        let label = format!("{what} {:?} @ {:?} ({kernel:?})", a.shape(), b.shape());
+        assert_eq!(got.shape(), shape, "{label}: shape");
+        assert_close(&label, &read(&got), &want, TOL);
+    }
+}
+
+/// Fresh operands of the given shapes, values in [-1, 1).
+fn operands(sa: &[usize], sb: &[usize], seed: u32) -> (Tensor, Vec<f32>, Tensor, Vec<f32>) {
+    let a = values(sa.iter().product(), -1.0, 1.0, seed);
+    let b = values(sb.iter().product(), -1.0, 1.0, seed + 1);
+    (Tensor::from_slice(&a, sa), a, Tensor::from_slice(&b, sb), b)
+}
+
+#[test]
+fn matrix_products_match_the_cpu_at_tile_edges_and_odd_sizes() {
+    let sizes = [
+        (1, 1, 1),
+        (3, 5, 7),
+        (64, 64, 64),
+        (65, 63, 67),
+        (1, 1000, 1),
+        (9, 4, 33),
+        (130, 7, 5),
+        // Several workgroups along both m and n, k not a multiple of 4.
+        (70, 130, 300),
+    ];
+    for (i, &(m, k, n)) in sizes.iter().enumerate() {
+        let (a, av, b, bv) = operands(&[m, k], &[k, n], i as u32 * 2);
+        check("mm", &a, &av, &b, &bv);
+    }
+}
+
+#[test]
+fn empty_products_keep_their_shape_and_a_zero_inner_dim_gives_zeros() {
+    let (a, av, b, bv) = operands(&[0, 5], &[5, 3], 1);
+    check("m = 0", &a, &av, &b, &bv);
+    let (a, av, b, bv) = operands(&[4, 0], &[0, 3], 2);
+    check("k = 0", &a, &av, &b, &bv);
+    let got = read(&a.matmul(&b));
+    assert_eq!(got, vec![0.0; 12], "k = 0 sums nothing");
+    let (a, av, b, bv) = operands(&[2, 0, 4], &[4, 3], 3);
+    check("empty batch", &a, &av, &b, &bv);
+}
+
+#[test]
+fn one_dimensional_operands_are_promoted_and_the_added_dim_dropped() {
+    let cases: [(&[usize], &[usize]); 6] = [
+        (&[5], &[5]),
+        (&[3, 5], &[5]),
+        (&[5], &[5, 4]),
+        (&[2, 3, 5], &[5]),
+        (&[5], &[2, 5, 4]),
+        (&[1000], &[1000]),
+    ];
+    for (i, (sa, sb)) in cases.into_iter().enumerate() {
+        let (a, av, b, bv) = operands(sa, sb, 10 + i as u32);
+        check("1-D", &a, &av, &b, &bv);
+    }
+    // dot product: 1*4 + 2*5 + 3*6 = 32, as a 0-dim tensor
+    let x = Tensor::from_slice(&[1.0f32, 2.0, 3.0], &[3]);
+    let y = Tensor::from_slice(&[4.0f32, 5.0, 6.0], &[3]);
+    let dot = x.matmul(&y);
+    assert_eq!(dot.shape(), &[] as &[usize]);
+    assert_eq!(dot.item().expect("one element"), 32.0);
+}
+
+#[test]
+fn batch_dims_broadcast_like_pytorch() {
+    let cases: [(&[usize], &[usize]); 5] = [
+        (&[2, 1, 3, 4], &[5, 4, 6]),
+        (&[3, 4], &[2, 4, 5]),
+        (&[2, 3, 4], &[4, 5]),
+        (&[4, 1, 9, 8], &[1, 3, 8, 7]),
+        (&[3, 17, 6], &[3, 6, 19]),
+    ];
+    for (i, (sa, sb)) in cases.into_iter().enumerate() {
+        let (a, av, b, bv) = operands(sa, sb, 20 + i as u32);
+        check("batched", &a, &av, &b, &bv);
+    }
+}
+
+#[test]
+fn transposed_and_sliced_views_match_the_cpu() {
+    // x: [37, 29] and w: [23, 29]; x @ w.t() is what every Linear layer does.
+    let (x, xv, w, wv) = operands(&[37, 29], &[23, 29], 30);
+    check("x @ w.t()", &x, &xv, &w.t(), &view_values(&wv, &w.t()));
+    let (at, atv, b, bv) = operands(&[29, 37], &[29, 23], 31);
+    check("a.t() @ b", &at.t(), &view_values(&atv, &at.t()), &b, &bv);
+    let (at, atv, bt, btv) = operands(&[32, 16], &[20, 32], 32);
+    let (a, b) = (at.t(), bt.t());
+    check(
+        "a.t() @ b.t()",
+        &a,
+        &view_values(&atv, &a),
+        &b,
+        &view_values(&btv, &b),
+    );
+    // Column slices (leading dim > columns, offsets not a multiple of 4).
+    let (a, av, b, bv) = operands(&[11, 40], &[40, 45], 33);
+    let (a1, b1) = (a.narrow(1, 3, 33), b.narrow(1, 1, 37).narrow(0, 5, 33));
+    check(
+        "slices",
+        &a1,
+        &view_values(&av, &a1),
+        &b1,
+        &view_values(&bv, &b1),
+    );
+    // Every other column: neither orientation is dense, so it is copied.
+    let b2 = b.slice(1, 0, 45, 2);
+    check("strided", &a, &av, &b2, &view_values(&bv, &b2));
+    // Batched transposes and an expanded (stride 0) batch.
+    let (a, av, b, bv) = operands(&[3, 13, 10], &[3, 12, 10], 34);
+    let bt = b.transpose(1, 2);
+    check(
+        "bmm with b transposed",
+        &a,
+        &av,
+        &bt,
+        &view_values(&bv, &bt),
+    );
+    let at = a.transpose(1, 2).narrow(1, 2, 6);
+    let (c, cv) = (Tensor::from_slice(&bv[..78], &[13, 6]), bv[..78].to_vec());
+    let (ce, cev) = (
+        c.unsqueeze(0).expand(&[3, 13, 6]),
+        view_values(&cv, &c.unsqueeze(0).expand(&[3, 13, 6])),
+    );
+    check("expanded batch", &at, &view_values(&av, &at), &ce, &cev);
+}
+
+#[test]
+fn integer_operands_are_computed_in_f32() {
+    let a = Tensor::from_slice(&[1i32, 2, 3, 4], &[2, 2]);
+    let b = Tensor::from_slice(&[5i32, 6, 7, 8], &[2, 2]);
+    // [[1*5 + 2*7, 1*6 + 2*8], [3*5 + 4*7, 3*6 + 4*8]]
+    assert_eq!(read(&a.matmul(&b)), vec![19.0, 22.0, 43.0, 50.0]);
+}
+
+#[test]
+fn grids_beyond_65535_workgroups_are_split() {
+    // 70,000 batch entries, then 600,000 rows, then 2.2M and 4.3M columns:
+    // more than 65,535 workgroups along z, y and x for both kernels.
+    let cases: [(&[usize], &[usize]); 4] = [
+        (&[70_000, 1, 2], &[70_000, 2, 1]),
+        (&[600_000, 1], &[1, 3]),
+        (&[4_300_000, 1], &[1, 1]),
+        (&[1, 2], &[2, 4_300_000]),
+    ];
+    for (i, (sa, sb)) in cases.into_iter().enumerate() {
+        let (a, av, b, bv) = operands(sa, sb, 40 + i as u32);
+        check("large grid", &a, &av, &b, &bv);
+    }
+}
+
+#[test]
+fn mismatched_shapes_name_the_op_and_both_shapes() {
+    let a = Tensor::zeros(&[2, 3]);
+    let b = Tensor::zeros(&[4, 5]);
+    let e = a.try_matmul(&b).unwrap_err().to_string();
+    assert!(
+        e.contains("matmul") && e.contains("[2, 3]") && e.contains("[4, 5]"),
+        "{e}"
+    );
+    let e = Tensor::zeros(&[2, 3, 4])
+        .try_matmul(&Tensor::zeros(&[3, 4, 5]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("matmul") && e.contains("[2, 3, 4]") && e.contains("[3, 4, 5]"),
+        "{e}"
+    );
+    let e = Tensor::scalar(1.0).try_matmul(&a).unwrap_err().to_string();
+    assert!(
+        e.contains("matmul") && e.contains("[]") && e.contains("[2, 3]"),
+        "{e}"
+    );
+    let e = Tensor::zeros(&[2, 3, 4])
+        .try_mm(&Tensor::zeros(&[4, 5]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("mm") && e.contains("[2, 3, 4]") && e.contains("[4, 5]"),
+        "{e}"
+    );
+    let e = Tensor::zeros(&[2, 3, 4])
+        .try_bmm(&Tensor::zeros(&[3, 4, 5]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bmm") && e.contains("[2, 3, 4]") && e.contains("[3, 4, 5]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn mm_and_bmm_agree_with_matmul() {
+    let (a, av, b, bv) = operands(&[4, 6, 5], &[4, 5, 3], 50);
+    let (want, _) = cpu_matmul(&av, &[4, 6, 5], &bv, &[4, 5, 3]);
+    assert_close("bmm", &read(&a.bmm(&b)), &want, TOL);
+    let (want, _) = cpu_matmul(&av[..30], &[6, 5], &bv[..15], &[5, 3]);
+    assert_close("mm", &read(&a.select(0, 0).mm(&b.select(0, 0))), &want, TOL);
+}
