@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask validate | bench [--json FILE] | loc`.
 
 mod bench;
+mod bench_data;
 mod loc;
 mod validate;
 

@@ -144,6 +144,9 @@ impl Runtime {
     /// Submits pending work and waits until the GPU has finished all of it.
     pub fn synchronize(&self) -> Result<()> {
         self.flush();
+        // Uploads (`write_buffer`) run with the next submission: submit an
+        // empty one so that they, too, have finished when this returns.
+        self.queue.submit([]);
         self.wait_idle()?;
         let done = self.completed.load(Ordering::SeqCst);
         self.lock().pool.harvest(done);
