@@ -72,8 +72,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if wanted("add") {
         results.push(bench_add(rt)?);
     }
-    let mut lines: Vec<crate::bench_data::Line> =
-        results.iter().map(|r| (r.name.clone(), r.median(), r.unit)).collect();
+    let mut lines: Vec<crate::bench_data::Line> = results
+        .iter()
+        .map(|r| (r.name.clone(), r.median(), r.unit))
+        .collect();
     if wanted("dataloader") {
         let data = wgrad_data::resolve_data_path(None::<&str>).map_err(|e| e.to_string())?;
         lines.extend(crate::bench_data::run(rt, &data)?);
