@@ -13,7 +13,7 @@ fn a_thousand_create_compute_drop_iterations_keep_memory_flat() {
         let b = (&a * 2.0).exp().add(&a);
         let _first_row = b.narrow(0, 0, 1).contiguous();
     };
-    for _ in 0..10 {
+    for _ in 0..200 {
         step();
     }
     rt.synchronize().expect("sync");
@@ -27,8 +27,12 @@ fn a_thousand_create_compute_drop_iterations_keep_memory_flat() {
         after.in_use_bytes, before.in_use_bytes,
         "live tensors hold the same bytes"
     );
+    // A step allocates four 64 KiB tensors (256 KiB); 1000 steps without
+    // reuse would hold 256 MiB. With at most a few submissions in flight
+    // (each at most 64 dispatches, so about 16 steps), the pool needs at
+    // most a handful of batches' worth: 16 MiB is a generous ceiling.
     assert!(
-        after.allocated_bytes <= before.allocated_bytes + 2 * (256 * 64 * 4),
+        after.allocated_bytes <= 16 << 20,
         "pool grew from {} to {} bytes",
         before.allocated_bytes,
         after.allocated_bytes

@@ -16,6 +16,12 @@ const MAX_DISPATCHES: u32 = 64;
 /// other threads wait for at most 6 s: keep GL submissions short.
 const MAX_DISPATCHES_GL: u32 = 8;
 
+/// Submissions that may be queued on the GPU beyond the oldest unfinished
+/// one. Without a bound the host can record far ahead of a slow device, and
+/// every buffer released meanwhile waits in the pool's retired list:
+/// memory would grow with the lead instead of staying flat.
+const MAX_IN_FLIGHT: u64 = 2;
+
 /// One storage buffer bound at `binding` (binding 0 is the params uniform).
 pub(crate) struct Binding<'a> {
     pub(crate) binding: u32,
@@ -28,6 +34,8 @@ pub(crate) struct State {
     last_submitted: u64,
     /// Uniform buffers that held a batch's params: (submission, buffer).
     params_buffers: Vec<(u64, wgpu::Buffer)>,
+    /// wgpu's index of each recent submission, to wait for the oldest.
+    in_flight: std::collections::VecDeque<(u64, wgpu::SubmissionIndex)>,
     params_align: u64,
     params_capacity: u64,
     max_dispatches: u32,
@@ -56,6 +64,7 @@ impl State {
             batch: None,
             last_submitted: 0,
             params_buffers: Vec::new(),
+            in_flight: std::collections::VecDeque::new(),
             params_align,
             params_capacity: params_align * u64::from(MAX_DISPATCHES),
             max_dispatches: if backend == wgpu::Backend::Gl {
@@ -237,7 +246,7 @@ impl Runtime {
             self.queue
                 .write_buffer(&batch.params_buffer, 0, &batch.params);
         }
-        self.queue.submit([batch.encoder.finish()]);
+        let submission = self.queue.submit([batch.encoder.finish()]);
         st.last_submitted = batch.index;
         st.params_buffers.push((batch.index, batch.params_buffer));
         let completed = self.completed.clone();
@@ -247,6 +256,33 @@ impl Runtime {
         });
         // Let earlier submissions report in without waiting.
         let _ = self.device.poll(wgpu::PollType::Poll);
+        st.in_flight.push_back((index, submission));
+        let done = self.completed();
+        st.in_flight.retain(|(i, _)| *i > done);
+        while st.in_flight.len() as u64 > MAX_IN_FLIGHT {
+            if let Some((oldest, submission)) = st.in_flight.pop_front() {
+                self.wait_for_submission(oldest, submission);
+            }
+        }
+    }
+
+    /// Blocks until submission `index` has completed (backpressure).
+    fn wait_for_submission(&self, index: u64, submission: wgpu::SubmissionIndex) {
+        if self.summary.backend != wgpu::Backend::Gl {
+            let wait = wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            };
+            let _ = self.device.poll(wait);
+            return;
+        }
+        // On GL a blocking wait holds the GL context (see `wait_until`).
+        while self.completed() < index {
+            if self.device.poll(wgpu::PollType::Poll).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
     }
 
     fn open_batch<'s>(&self, st: &'s mut State) -> &'s mut Batch {
