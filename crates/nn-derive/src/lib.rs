@@ -46,12 +46,13 @@ enum Kind {
 }
 
 /// Where `wgrad_nn` is for the crate being compiled: `::wgrad_nn` when it
-/// depends on wgrad-nn (under any name), `::wgrad::nn` when it uses the
-/// facade, `crate` inside wgrad-nn itself.
+/// depends on wgrad-nn (under any name) or is wgrad-nn itself (its lib has
+/// `extern crate self as wgrad_nn`, and its doctests and tests are other
+/// crates), `::wgrad::nn` when it uses the facade.
 fn default_crate_path() -> Path {
     use proc_macro_crate::{FoundCrate, crate_name};
     match (crate_name("wgrad-nn"), crate_name("wgrad")) {
-        (Ok(FoundCrate::Itself), _) => syn::parse_quote!(crate),
+        (Ok(FoundCrate::Itself), _) => syn::parse_quote!(::wgrad_nn),
         (Ok(FoundCrate::Name(name)), _) => {
             let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
             syn::parse_quote!(::#ident)
