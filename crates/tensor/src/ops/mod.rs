@@ -12,6 +12,7 @@ pub mod pool2d;
 pub mod reduce;
 pub mod softmax;
 pub mod unary;
+pub mod where_cond;
 
 use crate::error::{Result, TensorError};
 use crate::runtime::{Binding, Kernel, rt};
