@@ -116,7 +116,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             optimizer.step()?;
             loss_sum = &loss_sum + &loss.detach();
             // Reading the loss waits for the GPU: only now and then, for the bar.
-            let shown = (i % 20 == 0).then(|| loss.item()).transpose()?;
+            let shown = (progress.is_visible() && i % 20 == 0)
+                .then(|| loss.item())
+                .transpose()?;
             progress.step(y.numel(), shown);
             samples += y.numel();
         }

@@ -47,6 +47,11 @@ impl EpochProgress {
         }
     }
 
+    /// Whether a bar is shown (only then is a loss worth reading back).
+    pub fn is_visible(&self) -> bool {
+        self.bar.is_some()
+    }
+
     /// Samples per second so far.
     pub fn samples_per_second(&self) -> f64 {
         self.samples as f64 / self.start.elapsed().as_secs_f64().max(1e-9)
