@@ -100,7 +100,7 @@ impl Adam {
 
     fn param_group(&self) -> BTreeMap<String, HyperParam> {
         let h = &self.hyper;
-        [
+        state::group([
             ("lr", HyperParam::Float(h.lr)),
             ("betas", HyperParam::Pair(h.beta1, h.beta2)),
             ("eps", HyperParam::Float(h.eps)),
@@ -111,10 +111,7 @@ impl Adam {
                 "decoupled_weight_decay",
                 HyperParam::Bool(h.decoupled_weight_decay),
             ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        ])
     }
 }
 

@@ -94,7 +94,7 @@ impl RMSprop {
 
     fn param_group(&self) -> BTreeMap<String, HyperParam> {
         let h = &self.hyper;
-        [
+        state::group([
             ("lr", HyperParam::Float(h.lr)),
             ("alpha", HyperParam::Float(h.alpha)),
             ("eps", HyperParam::Float(h.eps)),
@@ -102,10 +102,7 @@ impl RMSprop {
             ("momentum", HyperParam::Float(h.momentum)),
             ("centered", HyperParam::Bool(h.centered)),
             ("maximize", HyperParam::Bool(h.maximize)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        ])
     }
 }
 

@@ -93,17 +93,14 @@ impl SGD {
 
     fn param_group(&self) -> BTreeMap<String, HyperParam> {
         let h = &self.hyper;
-        [
+        state::group([
             ("lr", HyperParam::Float(h.lr)),
             ("momentum", HyperParam::Float(h.momentum)),
             ("dampening", HyperParam::Float(h.dampening)),
             ("weight_decay", HyperParam::Float(h.weight_decay)),
             ("nesterov", HyperParam::Bool(h.nesterov)),
             ("maximize", HyperParam::Bool(h.maximize)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        ])
     }
 }
 

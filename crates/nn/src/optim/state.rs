@@ -317,3 +317,13 @@ pub(crate) fn check(
         })
     }
 }
+
+/// A param group from `(PyTorch name, value)` pairs.
+pub(crate) fn group<const N: usize>(
+    entries: [(&str, HyperParam); N],
+) -> BTreeMap<String, HyperParam> {
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
