@@ -86,17 +86,20 @@ impl Tensor {
         }
         let n = self.shape()[0];
         let picked = self.data().take_along_rows(target.data()); // [n]
-        // weights[i]: 1 (or 0 for ignored rows), divided by the count for the mean.
-        let mut weights = match ignore_index {
-            Some(ii) => target.data().ne_scalar(ii as f32),
-            None => Raw::ones(&[n]),
+        // weights[i]: 1 (or 0 for an ignored row), divided by the count of
+        // counted rows for the mean. Without ignore_index it is one constant.
+        let mean = reduction == Reduction::Mean;
+        let weights = match ignore_index {
+            Some(ii) => {
+                let counted = target.data().ne_scalar(ii as f32);
+                if mean {
+                    counted.div(&counted.sum())
+                } else {
+                    counted
+                }
+            }
+            None => Raw::full(&[n], if mean { 1.0 / n.max(1) as f32 } else { 1.0 }),
         };
-        if reduction == Reduction::Mean {
-            weights = match ignore_index {
-                Some(_) => weights.div(&weights.sum()),
-                None => weights.mul_scalar(1.0 / n.max(1) as f32),
-            };
-        }
         let weighted = picked.mul(&weights).neg();
         let out = if reduction == Reduction::None {
             weighted

@@ -94,7 +94,7 @@ fn every_unary_op_matches_the_cpu_on_odd_lengths() {
 #[test]
 fn relu_is_zero_at_zero_and_sigmoid_does_not_overflow() {
     let x = Tensor::from_slice(&[-1.0f32, 0.0, 2.0, -100.0, 100.0], &[5]);
-    assert_eq!(read(&x.relu()), vec![0.0, 0.0, 2.0, 0.0, 0.0f32.max(100.0)]);
+    assert_eq!(read(&x.relu()), vec![0.0, 0.0, 2.0, 0.0, 100.0]);
     let s = read(&x.sigmoid());
     assert!(
         s[3] >= 0.0 && s[3] < 1e-40 && (s[4] - 1.0).abs() < 1e-7,
