@@ -1,16 +1,27 @@
-//! `cargo xtask bench [--json FILE] [--only NAME_PREFIX]`: matmul GFLOP/s
-//! and elementwise add GB/s on the chosen adapter.
+//! `cargo xtask bench [--json FILE] [--only NAME_PREFIX]`: the workloads
+//! of issue 7 and per-kernel micro-benchmarks on the chosen adapter.
 //!
-//! Every result is timed over several runs after a warm-up (which compiles
-//! the pipelines and fills the buffer pool); each run ends with
-//! `runtime().synchronize()`, so it measures finished GPU work, not recording.
+//! - W1 matmul (GFLOP/s), then micro-benchmarks: conv2d forward and both
+//!   backward passes on LeNet's shapes, softmax, reductions and elementwise
+//!   add (GB/s). Each is timed over several runs after a warm-up (which
+//!   compiles the pipelines and fills the buffer pool); each run ends with
+//!   `runtime().synchronize()`, so it measures finished GPU work.
+//! - W2–W5 (training and inference on MNIST) each run in a child process
+//!   (`xtask bench-train NAME`, see `bench_train.rs`) so that their first
+//!   epoch is a true cold start.
+//!
 //! The last lines are one summary per result, `bench <name> <median> <unit>`,
 //! for scripts to grep.
 
 use std::time::{Duration, Instant};
 
+use wgrad_tensor::ops::conv::{
+    Conv2dOptions, conv2d, conv2d_backward_input, conv2d_backward_weight,
+};
 use wgrad_tensor::ops::matmul::MatmulKernel;
 use wgrad_tensor::{Runtime, Tensor, runtime};
+
+use crate::bench_train::Workload;
 
 const USAGE: &str = "usage: cargo xtask bench [--json FILE] [--only NAME_PREFIX]";
 
@@ -25,18 +36,21 @@ const MATMUL_SIZES: [usize; 3] = [256, 1024, 2048];
 /// 128 MiB storage binding limit of lavapipe.
 const ADD_ELEMENTS: usize = 16 << 20;
 
-/// One benchmark's throughputs over its runs.
-struct Measurement {
-    name: String,
-    unit: &'static str,
-    /// Units of work (GFLOP, GB) one call does.
-    work: f64,
-    /// Throughput of each run, sorted ascending.
-    runs: Vec<f64>,
+/// One benchmark's results over its runs.
+pub struct Measurement {
+    pub name: String,
+    pub unit: &'static str,
+    /// The result of each run, sorted ascending.
+    pub runs: Vec<f64>,
 }
 
 impl Measurement {
-    fn median(&self) -> f64 {
+    pub fn new(name: String, unit: &'static str, mut runs: Vec<f64>) -> Measurement {
+        runs.sort_by(f64::total_cmp);
+        Measurement { name, unit, runs }
+    }
+
+    pub fn median(&self) -> f64 {
         self.runs[self.runs.len() / 2]
     }
 }
@@ -61,27 +75,28 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("matmul kernel: {kernel:?} (WGRAD_MATMUL=register|tiled to choose)");
     let mut results = Vec::new();
     for n in MATMUL_SIZES {
-        if wanted(&format!("matmul_{n}")) {
+        if wanted(&format!("w1_matmul_{n}")) {
             results.push(bench_matmul(rt, n, false)?);
         }
     }
     // The layout of every Linear layer: x @ w.t() with w stored [out, in].
-    if wanted("matmul_1024_bt") {
+    if wanted("w1_matmul_1024_bt") {
         results.push(bench_matmul(rt, 1024, true)?);
     }
-    if wanted("add") {
-        results.push(bench_add(rt)?);
-    }
-    let mut lines: Vec<crate::bench_data::Line> = results
-        .iter()
-        .map(|r| (r.name.clone(), r.median(), r.unit))
-        .collect();
+    results.extend(micro_benchmarks(rt, &wanted)?);
     if wanted("dataloader") {
         let data = wgrad_data::resolve_data_path(None::<&str>).map_err(|e| e.to_string())?;
-        lines.extend(crate::bench_data::run(rt, &data)?);
+        for (name, median, unit) in crate::bench_data::run(rt, &data)? {
+            results.push(Measurement::new(name, unit, vec![median]));
+        }
     }
-    for (name, median, unit) in &lines {
-        println!("bench {name} {median:.1} {unit}");
+    for workload in Workload::ALL {
+        if wanted(workload.name()) || (workload == Workload::Lenet && wanted("w5")) {
+            results.extend(run_child(workload)?);
+        }
+    }
+    for r in &results {
+        println!("bench {} {} {}", r.name, format_value(r.median()), r.unit);
     }
     if let Some(path) = json {
         std::fs::write(&path, to_json(rt, kernel, &results))
@@ -90,9 +105,84 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Times `op` (work per call: `work` units) over `RUNS` runs; returns
-/// units per second of each run.
-fn time_runs(rt: &Runtime, work: f64, mut op: impl FnMut()) -> Result<Vec<f64>, String> {
+/// Enough digits to read a value of any size.
+fn format_value(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// `xtask bench-train NAME` (the child side): runs one workload and prints
+/// its results as `result <name> <unit> <run> <run> ...` lines.
+pub fn run_train(args: &[String]) -> Result<(), String> {
+    let name = args.first().ok_or("usage: xtask bench-train WORKLOAD")?;
+    let workload = Workload::from_name(name).ok_or(format!("no workload named {name}"))?;
+    let rt = runtime().map_err(|e| e.to_string())?;
+    let data = wgrad_data::resolve_data_path(None::<&str>).map_err(|e| e.to_string())?;
+    let results = crate::bench_train::run(rt, workload, &data).map_err(|e| e.to_string())?;
+    for r in results {
+        let runs: Vec<String> = r.runs.iter().map(|v| format!("{v}")).collect();
+        println!("result {} {} {}", r.name, r.unit, runs.join(" "));
+    }
+    Ok(())
+}
+
+/// Runs `workload` in a fresh process, echoes its report and collects its
+/// `result` lines.
+fn run_child(workload: Workload) -> Result<Vec<Measurement>, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .args(["bench-train", workload.name()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("starting the {} benchmark: {e}", workload.name()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the {} benchmark failed:\n{stdout}",
+            workload.name()
+        ));
+    }
+    let mut results = Vec::new();
+    for line in stdout.lines() {
+        let Some(rest) = line.strip_prefix("result ") else {
+            println!("{line}");
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let (Some(name), Some(unit)) = (fields.next(), fields.next()) else {
+            return Err(format!("bad result line: {line}"));
+        };
+        let runs = fields
+            .map(str::parse)
+            .collect::<Result<Vec<f64>, _>>()
+            .map_err(|e| format!("bad result line {line}: {e}"))?;
+        let unit = UNITS
+            .iter()
+            .find(|u| **u == unit)
+            .ok_or(format!("unknown unit in {line}"))?;
+        results.push(Measurement::new(name.to_string(), unit, runs));
+    }
+    Ok(results)
+}
+
+/// The units a child may report.
+const UNITS: [&str; 5] = ["samples/s", "x", "%", "buffers", "submissions"];
+
+/// Times `op` over `RUNS` runs and reports `work` units per call as a
+/// throughput (units per second) of each run.
+fn time_runs(
+    rt: &Runtime,
+    name: String,
+    unit: &'static str,
+    work: f64,
+    what: &str,
+    mut op: impl FnMut(),
+) -> Result<Measurement, String> {
     let sync = || rt.synchronize().map_err(|e| e.to_string());
     let timed = |calls: usize, op: &mut dyn FnMut()| -> Result<Duration, String> {
         let start = Instant::now();
@@ -117,64 +207,167 @@ fn time_runs(rt: &Runtime, work: f64, mut op: impl FnMut()) -> Result<Vec<f64>, 
         let took = timed(calls, &mut op)?;
         runs.push(work * calls as f64 / took.as_secs_f64());
     }
-    runs.sort_by(f64::total_cmp);
-    Ok(runs)
-}
-
-/// `[n, n] @ [n, n]` in GFLOP/s (2 n^3 flops); with `transposed_b` the
-/// right operand is the `.t()` view of a dense matrix.
-fn bench_matmul(rt: &Runtime, n: usize, transposed_b: bool) -> Result<Measurement, String> {
-    let a = Tensor::rand(&[n, n]);
-    let b = Tensor::rand(&[n, n]);
-    let b = if transposed_b { b.t() } else { b };
-    let flops = 2.0 * (n as f64).powi(3);
-    let work = flops / 1e9;
-    let runs = time_runs(rt, work, || drop(a.matmul(&b)))?;
-    let suffix = if transposed_b { "_bt" } else { "" };
-    let m = Measurement {
-        name: format!("matmul_{n}{suffix}"),
-        unit: "GFLOP/s",
-        work,
-        runs,
-    };
-    print_runs(
-        &m,
-        &format!(
-            "{n}x{n} @ {n}x{n}{}",
-            if transposed_b { " (b = w.t())" } else { "" }
-        ),
-    );
-    Ok(m)
-}
-
-/// `a + b` over `ADD_ELEMENTS` f32s in GB/s (two reads and one write of 4 bytes each).
-fn bench_add(rt: &Runtime) -> Result<Measurement, String> {
-    let a = Tensor::rand(&[ADD_ELEMENTS]);
-    let b = Tensor::rand(&[ADD_ELEMENTS]);
-    let bytes = 3.0 * 4.0 * ADD_ELEMENTS as f64;
-    let work = bytes / 1e9;
-    let runs = time_runs(rt, work, || drop(&a + &b))?;
-    let m = Measurement {
-        name: format!("add_{}m", ADD_ELEMENTS >> 20),
-        unit: "GB/s",
-        work,
-        runs,
-    };
-    print_runs(&m, &format!("{} M elements", ADD_ELEMENTS >> 20));
-    Ok(m)
-}
-
-fn print_runs(m: &Measurement, what: &str) {
+    let m = Measurement::new(name, unit, runs);
     println!(
-        "{:<14} {what}: min {:.2}, median {:.2}, max {:.2} {} over {} runs ({:.0} us per call)",
+        "{:<28} {what}: min {:.2}, median {:.2}, max {:.2} {} over {} runs ({:.0} us per call)",
         m.name,
         m.runs[0],
         m.median(),
         m.runs[m.runs.len() - 1],
         m.unit,
         m.runs.len(),
-        1e6 * m.work / m.median()
+        1e6 * work / m.median()
     );
+    Ok(m)
+}
+
+/// W1: `[n, n] @ [n, n]` in GFLOP/s (2 n^3 flops); with `transposed_b` the
+/// right operand is the `.t()` view of a dense matrix.
+fn bench_matmul(rt: &Runtime, n: usize, transposed_b: bool) -> Result<Measurement, String> {
+    let a = Tensor::rand(&[n, n]);
+    let b = Tensor::rand(&[n, n]);
+    let b = if transposed_b { b.t() } else { b };
+    let work = 2.0 * (n as f64).powi(3) / 1e9;
+    let suffix = if transposed_b { "_bt" } else { "" };
+    let what = format!(
+        "{n}x{n} @ {n}x{n}{}",
+        if transposed_b { " (b = w.t())" } else { "" }
+    );
+    time_runs(
+        rt,
+        format!("w1_matmul_{n}{suffix}"),
+        "GFLOP/s",
+        work,
+        &what,
+        || drop(a.matmul(&b)),
+    )
+}
+
+/// Per-kernel benchmarks: the convolutions of W3/W4 and the kernels every
+/// training step runs.
+fn micro_benchmarks(
+    rt: &Runtime,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Measurement>, String> {
+    let mut out = Vec::new();
+    // LeNet's second convolution at W4's batch size, and W3's first.
+    let convs = [
+        (
+            "lenet_conv2",
+            [50, 6, 12, 12],
+            [16, 6, 5, 5],
+            Conv2dOptions::default(),
+        ),
+        (
+            "cnn3_conv1",
+            [64, 1, 28, 28],
+            [16, 1, 3, 3],
+            Conv2dOptions {
+                stride: (2, 2),
+                padding: (1, 1),
+                ..Conv2dOptions::default()
+            },
+        ),
+    ];
+    for (label, x_shape, w_shape, opts) in convs {
+        let x = Tensor::rand(&x_shape);
+        let w = Tensor::rand(&w_shape);
+        let y = conv2d(&x, &w, None, opts);
+        let dy = Tensor::rand(y.shape());
+        let [n, c_out, oh, ow] = [y.shape()[0], y.shape()[1], y.shape()[2], y.shape()[3]];
+        let [_, cin_g, kh, kw] = w_shape;
+        let work = 2.0 * (n * c_out * oh * ow * cin_g * kh * kw) as f64 / 1e9;
+        let what = format!("x {x_shape:?}, w {w_shape:?}");
+        if wanted(&format!("conv2d_forward_{label}")) {
+            out.push(time_runs(
+                rt,
+                format!("conv2d_forward_{label}"),
+                "GFLOP/s",
+                work,
+                &what,
+                || drop(conv2d(&x, &w, None, opts)),
+            )?);
+        }
+        if wanted(&format!("conv2d_backward_input_{label}")) {
+            let name = format!("conv2d_backward_input_{label}");
+            out.push(time_runs(rt, name, "GFLOP/s", work, &what, || {
+                drop(conv2d_backward_input(&dy, &w, &x_shape, opts))
+            })?);
+        }
+        if wanted(&format!("conv2d_backward_weight_{label}")) {
+            let name = format!("conv2d_backward_weight_{label}");
+            out.push(time_runs(rt, name, "GFLOP/s", work, &what, || {
+                drop(conv2d_backward_weight(&dy, &x, &w_shape, opts))
+            })?);
+        }
+    }
+    // Softmax over the rows of a [4096, 1024] matrix: one read, one write.
+    if wanted("softmax") {
+        let x = Tensor::rand(&[4096, 1024]);
+        let work = 2.0 * 4.0 * x.numel() as f64 / 1e9;
+        out.push(time_runs(
+            rt,
+            "softmax_4096x1024".into(),
+            "GB/s",
+            work,
+            "rows of 1024",
+            || drop(x.softmax(-1)),
+        )?);
+    }
+    let big = Tensor::rand(&[ADD_ELEMENTS]);
+    if wanted("sum") {
+        let work = 4.0 * ADD_ELEMENTS as f64 / 1e9;
+        let what = format!("{} M elements", ADD_ELEMENTS >> 20);
+        out.push(time_runs(
+            rt,
+            "sum_16m".into(),
+            "GB/s",
+            work,
+            &what,
+            || drop(big.sum()),
+        )?);
+    }
+    if wanted("sum_dim") {
+        let x = Tensor::rand(&[4096, 1024]);
+        let work = 4.0 * x.numel() as f64 / 1e9;
+        out.push(time_runs(
+            rt,
+            "sum_dim0_4096x1024".into(),
+            "GB/s",
+            work,
+            "over rows",
+            || drop(x.sum_dim(0, false)),
+        )?);
+    }
+    if wanted("add") {
+        let b = Tensor::rand(&[ADD_ELEMENTS]);
+        // Two reads and one write of 4 bytes each.
+        let work = 3.0 * 4.0 * ADD_ELEMENTS as f64 / 1e9;
+        let what = format!("{} M elements", ADD_ELEMENTS >> 20);
+        out.push(time_runs(
+            rt,
+            "add_16m".into(),
+            "GB/s",
+            work,
+            &what,
+            || drop(&big + &b),
+        )?);
+    }
+    if wanted("add_small") {
+        // A bias-sized add: what a dispatch costs when it does almost nothing.
+        let a = Tensor::rand(&[64, 10]);
+        let b = Tensor::rand(&[10]);
+        let work = 3.0 * 4.0 * a.numel() as f64 / 1e9;
+        out.push(time_runs(
+            rt,
+            "add_small_64x10".into(),
+            "GB/s",
+            work,
+            "broadcast bias",
+            || drop(&a + &b),
+        )?);
+    }
+    Ok(out)
 }
 
 /// The results as JSON (written by hand: one flat schema, no serde needed).

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_data;
+mod bench_train;
 mod loc;
 mod validate;
 
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("validate") => validate::run(&workspace_root().join("shaders")),
         Some("bench") => bench::run(&args[1..]),
+        Some("bench-train") => bench::run_train(&args[1..]),
         Some("loc") => loc::run(&workspace_root()),
         _ => Err("usage: cargo xtask <validate | bench [--json FILE] | loc>".to_string()),
     };

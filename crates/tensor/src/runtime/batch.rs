@@ -39,6 +39,8 @@ pub(crate) struct State {
     params_align: u64,
     params_capacity: u64,
     max_dispatches: u32,
+    /// Command buffers submitted so far (empty flushes are not counted).
+    pub(crate) submissions: u64,
 }
 
 /// The work recorded since the last submission.
@@ -72,6 +74,7 @@ impl State {
             } else {
                 MAX_DISPATCHES
             },
+            submissions: 0,
         }
     }
 
@@ -177,6 +180,17 @@ impl Runtime {
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
         batch.dispatches += 1;
+        if let Some(profile) = &self.profile {
+            // Time this dispatch alone: submit it and wait for it.
+            let start = std::time::Instant::now();
+            self.flush_locked(&mut st);
+            drop(st);
+            let _ = self.wait_idle();
+            let took = start.elapsed();
+            let mut profile = profile.lock().unwrap_or_else(|p| p.into_inner());
+            profile.record(kernel.shader.name, kernel.entry, took);
+            return;
+        }
         if batch.dispatches >= st.max_dispatches {
             self.flush_locked(&mut st);
         }
@@ -247,6 +261,7 @@ impl Runtime {
                 .write_buffer(&batch.params_buffer, 0, &batch.params);
         }
         let submission = self.queue.submit([batch.encoder.finish()]);
+        st.submissions += 1;
         st.last_submitted = batch.index;
         st.params_buffers.push((batch.index, batch.params_buffer));
         let completed = self.completed.clone();

@@ -8,6 +8,7 @@ mod adapter;
 mod batch;
 mod pipelines;
 mod pool;
+mod profile;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -17,6 +18,7 @@ use batch::State;
 pub(crate) use batch::{Binding, grid_1d};
 pub use pipelines::{Kernel, Shader};
 pub use pool::PoolStats;
+pub use profile::KernelTime;
 
 /// What a user wants to know about the chosen adapter.
 #[derive(Debug, Clone)]
@@ -63,6 +65,8 @@ pub struct Runtime {
     state: Mutex<State>,
     /// The highest submission index known to have completed on the GPU.
     completed: Arc<AtomicU64>,
+    /// Per-kernel wall times when `WGRAD_PROFILE` is set.
+    profile: Option<Mutex<profile::Profile>>,
 }
 
 static RUNTIME: OnceLock<std::result::Result<Runtime, TensorError>> = OnceLock::new();
@@ -123,6 +127,7 @@ impl Runtime {
             pipelines: pipelines::PipelineCache::default(),
             state: Mutex::new(state),
             completed: Arc::new(AtomicU64::new(0)),
+            profile: profile::Profile::enabled_by_env().then(Mutex::default),
         })
     }
 
@@ -139,6 +144,20 @@ impl Runtime {
     /// Statistics of the buffer pool.
     pub fn pool_stats(&self) -> PoolStats {
         self.lock().pool.stats()
+    }
+
+    /// With `WGRAD_PROFILE=1`: the wall time of each kernel since the last
+    /// call, largest first (empty when profiling is off).
+    pub fn take_profile(&self) -> Vec<KernelTime> {
+        self.profile.as_ref().map_or_else(Vec::new, |p| {
+            p.lock().unwrap_or_else(|p| p.into_inner()).take()
+        })
+    }
+
+    /// How many batches of work have been submitted to the device so far.
+    /// A training step in steady state should add exactly one.
+    pub fn submissions(&self) -> u64 {
+        self.lock().submissions
     }
 
     /// Submits pending work and waits until the GPU has finished all of it.
