@@ -17,6 +17,14 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 // c may be written as vec4s: n is a multiple of 4.
 override C_VEC4: bool = false;
+// The kernel computes the transposed product c^T = b^T a^T (the host swaps
+// the operands when that orientation suits the tiles better) and stores it
+// transposed: element (row, col) of what it computes is c[col, row]. m and n
+// are then the computed matrix's dims (c's n and m).
+override TRANS_C: bool = false;
+// Row quads per register-kernel invocation: 8 for 32 x 32 blocks, fewer
+// for products with few rows, so that no lane multiplies padding.
+override TM_QUADS: u32 = 8u;
 
 struct Params {
     batch_shape: array<vec4<u32>, 2>,
@@ -35,7 +43,14 @@ struct Params {
     row_start: u32,
     col_start: u32,
     batch_start: u32,
-    _pad: u32,
+    // Split-K: grid entry z' = s * batch_count + z computes batch entry z
+    // over k in [s * k_chunk, (s + 1) * k_chunk) into slice z' of c; the
+    // host sums the slices. Without a split, k_chunk >= k.
+    batch_count: u32,
+    k_chunk: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -75,6 +90,13 @@ fn batch_offsets(z: u32) -> vec2<u32> {
         ob += i * at(p.b_batch_strides, u32(d));
     }
     return vec2<u32>(oa, ob);
+}
+
+// The k range [x, y) of grid entry zs (see `k_chunk`), hidden from
+// lavapipe's uniform inlining.
+fn k_range(zs: u32) -> vec2<u32> {
+    let begin = opaque((zs / p.batch_count) * p.k_chunk);
+    return vec2<u32>(begin, min(opaque(p.k), begin + opaque(p.k_chunk)));
 }
 
 fn a_at(off: u32, row: u32, k: u32) -> f32 {
@@ -140,6 +162,15 @@ fn store_quad(cz: u32, row: u32, col: u32, v: vec4<f32>) {
     if (row >= p.m || col >= p.n) {
         return;
     }
+    if (TRANS_C) {
+        // c is [n, m] here: consecutive columns are p.m apart.
+        let t = cz + col * p.m + row;
+        c[t] = v.x;
+        if (col + 1u < p.n) { c[t + p.m] = v.y; }
+        if (col + 2u < p.n) { c[t + 2u * p.m] = v.z; }
+        if (col + 3u < p.n) { c[t + 3u * p.m] = v.w; }
+        return;
+    }
     let i = cz + row * p.n + col;
     if (C_VEC4) {
         c4[i / 4u] = v;
@@ -175,7 +206,6 @@ fn store_block(cz: u32, r0: u32, c0: u32, blk: mat4x4<f32>) {
 // (after inlining), so they become plain values; loops over them would index
 // them dynamically, which the driver does with per-lane gathers (3x slower).
 const WG_X: u32 = 8u;
-const TM: u32 = 32u;
 const TN: u32 = 32u;
 
 var<private> acc: array<mat4x4<f32>, 64>; // block (row quad g, column quad j) at 8 g + j
@@ -208,13 +238,14 @@ fn store_row(cz: u32, g: u32, r0: u32, c0: u32) {
 
 @compute @workgroup_size(WG_X)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let z = p.batch_start + wid.z;
-    let offs = batch_offsets(z);
-    let r0 = p.row_start + wid.y * TM;
+    let zs = p.batch_start + wid.z;
+    let offs = batch_offsets(zs % p.batch_count);
+    let r0 = p.row_start + wid.y * TM_QUADS * 4u;
     let c0 = p.col_start + (wid.x * WG_X + lid.x) * TN;
-    let kend = opaque(p.k);
+    let ks = k_range(zs);
+    let kend = ks.y;
     // k runs in steps of 4; the step that crosses K masks what lies beyond.
-    for (var k = 0u; k < kend; k += 4u) {
+    for (var k = ks.x; k < kend; k += 4u) {
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
         bq[0] = b_block(offs.y, c0, k, live);
         bq[1] = b_block(offs.y, c0 + 4u, k, live);
@@ -225,23 +256,57 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         bq[6] = b_block(offs.y, c0 + 24u, k, live);
         bq[7] = b_block(offs.y, c0 + 28u, k, live);
         update_row(0u, a_block(offs.x, r0, k, live));
-        update_row(1u, a_block(offs.x, r0 + 4u, k, live));
-        update_row(2u, a_block(offs.x, r0 + 8u, k, live));
-        update_row(3u, a_block(offs.x, r0 + 12u, k, live));
-        update_row(4u, a_block(offs.x, r0 + 16u, k, live));
-        update_row(5u, a_block(offs.x, r0 + 20u, k, live));
-        update_row(6u, a_block(offs.x, r0 + 24u, k, live));
-        update_row(7u, a_block(offs.x, r0 + 28u, k, live));
+        if (TM_QUADS > 1u) { update_row(1u, a_block(offs.x, r0 + 4u, k, live)); }
+        if (TM_QUADS > 2u) {
+            update_row(2u, a_block(offs.x, r0 + 8u, k, live));
+            update_row(3u, a_block(offs.x, r0 + 12u, k, live));
+        }
+        if (TM_QUADS > 4u) {
+            update_row(4u, a_block(offs.x, r0 + 16u, k, live));
+            update_row(5u, a_block(offs.x, r0 + 20u, k, live));
+            update_row(6u, a_block(offs.x, r0 + 24u, k, live));
+            update_row(7u, a_block(offs.x, r0 + 28u, k, live));
+        }
     }
-    let cz = z * p.m * p.n;
+    let cz = zs * p.m * p.n;
     store_row(cz, 0u, r0, c0);
-    store_row(cz, 1u, r0 + 4u, c0);
-    store_row(cz, 2u, r0 + 8u, c0);
-    store_row(cz, 3u, r0 + 12u, c0);
-    store_row(cz, 4u, r0 + 16u, c0);
-    store_row(cz, 5u, r0 + 20u, c0);
-    store_row(cz, 6u, r0 + 24u, c0);
-    store_row(cz, 7u, r0 + 28u, c0);
+    if (TM_QUADS > 1u) { store_row(cz, 1u, r0 + 4u, c0); }
+    if (TM_QUADS > 2u) {
+        store_row(cz, 2u, r0 + 8u, c0);
+        store_row(cz, 3u, r0 + 12u, c0);
+    }
+    if (TM_QUADS > 4u) {
+        store_row(cz, 4u, r0 + 16u, c0);
+        store_row(cz, 5u, r0 + 20u, c0);
+        store_row(cz, 6u, r0 + 24u, c0);
+        store_row(cz, 7u, r0 + 28u, c0);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Small-product kernel: each invocation keeps one 4 x 4 block of c, and a
+// workgroup's 64 invocations lie WG_N along n by 64 / WG_N along m. Far
+// fewer multiply-adds per load than the register kernel, but a product
+// with few 32 x 32 blocks (a Linear layer's 64 x 10 output, a convolution
+// per image) gets many invocations instead of one or two busy lanes; the
+// host adds split-K (see `k_chunk`) when even that leaves lanes idle.
+override WG_N: u32 = 8u;
+const SMALL_WG: u32 = 64u;
+
+@compute @workgroup_size(SMALL_WG)
+fn matmul_small(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let zs = p.batch_start + wid.z;
+    let offs = batch_offsets(zs % p.batch_count);
+    let wg_m = SMALL_WG / WG_N;
+    let r0 = p.row_start + (wid.y * wg_m + li / WG_N) * 4u;
+    let c0 = p.col_start + (wid.x * WG_N + li % WG_N) * 4u;
+    let ks = k_range(zs);
+    var acc = mat4x4<f32>();
+    for (var k = ks.x; k < ks.y; k += 4u) {
+        let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(ks.y);
+        acc += b_block(offs.y, c0, k, live) * a_block(offs.x, r0, k, live);
+    }
+    store_block(zs * p.m * p.n, r0, c0, acc);
 }
 
 // ---------------------------------------------------------------------------
@@ -262,8 +327,9 @@ fn matmul_tiled(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
+    // The host never splits k for this kernel (batch_count = batches).
     let z = p.batch_start + wid.z;
-    let offs = batch_offsets(z);
+    let offs = batch_offsets(z % p.batch_count);
     let row0 = p.row_start + wid.y * TILE;
     let col0 = p.col_start + wid.x * TILE;
     var sum: array<vec4<f32>, 4>;

@@ -301,6 +301,41 @@ fn micro_benchmarks(
             })?);
         }
     }
+    // Small products of the training workloads: W2's Linear(784, 10)
+    // forward and weight gradient, and a LeNet conv2 as a batched GEMM.
+    let small: [(&str, Vec<usize>, Vec<usize>, bool); 5] = [
+        ("w2_linear_forward", vec![64, 784], vec![10, 784], true),
+        ("w2_linear_weight_grad", vec![10, 64], vec![64, 784], false),
+        ("lenet_conv2_gemm", vec![16, 150], vec![50, 150, 64], false),
+        (
+            "lenet_conv2_gemm_flat",
+            vec![16, 150],
+            vec![150, 3200],
+            false,
+        ),
+        (
+            "lenet_conv2_gemm_flat_t",
+            vec![3200, 150],
+            vec![16, 150],
+            true,
+        ),
+    ];
+    for (label, a_shape, b_shape, transposed_b) in small {
+        let name = format!("matmul_{label}");
+        if !wanted(&name) {
+            continue;
+        }
+        let a = Tensor::rand(&a_shape);
+        let b = Tensor::rand(&b_shape);
+        let b = if transposed_b { b.t() } else { b };
+        let c = a.matmul(&b);
+        let k = a_shape[a_shape.len() - 1];
+        let work = 2.0 * (c.numel() * k) as f64 / 1e9;
+        let what = format!("{a_shape:?} @ {:?}", b.shape());
+        out.push(time_runs(rt, name, "GFLOP/s", work, &what, || {
+            drop(a.matmul(&b))
+        })?);
+    }
     // Softmax over the rows of a [4096, 1024] matrix: one read, one write.
     if wanted("softmax") {
         let x = Tensor::rand(&[4096, 1024]);

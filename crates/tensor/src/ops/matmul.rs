@@ -55,14 +55,6 @@ impl MatmulKernel {
             _ => MatmulKernel::Tiled,
         })
     }
-
-    /// Rows and columns of the result one workgroup covers.
-    fn block(self) -> (usize, usize) {
-        match self {
-            MatmulKernel::Register => (REGISTER_ROWS, REGISTER_COLS * REGISTER_WORKGROUP),
-            MatmulKernel::Tiled => (TILE, TILE),
-        }
-    }
 }
 
 /// One operand as the kernel reads it.
@@ -77,6 +69,14 @@ struct Operand {
 }
 
 impl Operand {
+    /// The same matrix read as its transpose.
+    fn flipped(self) -> Operand {
+        Operand {
+            trans: !self.trans,
+            ..self
+        }
+    }
+
     /// Whether every quad the register kernel reads starts at a multiple
     /// of 4 elements, so it can be one 16-byte load.
     fn aligned(&self) -> bool {
@@ -208,8 +208,18 @@ impl Tensor {
         }
         let aligned = kernel == MatmulKernel::Register;
         let (oa, ob) = (operand(&a, &batch, aligned)?, operand(&b, &batch, aligned)?);
+        let batches: usize = batch.iter().product();
+        let plan = Plan::choose(kernel, m, n, k, batches);
+        // The transposed orientation computes c^T = b^T a^T: b's
+        // transpose is the left operand, read in place with the other
+        // orientation flag (see TRANS_C in the shader).
+        let (oa, ob, m, n) = if plan.transposed {
+            (ob.flipped(), oa.flipped(), n, m)
+        } else {
+            (oa, ob, m, n)
+        };
         let (merged, strides) = coalesce(&batch, &[&oa.batch_strides, &ob.batch_strides]);
-        let c_vec4 = n.is_multiple_of(4);
+        let c_vec4 = n.is_multiple_of(4) && !plan.transposed;
         let mut p = Vec::with_capacity(40);
         p.extend(pack8("matmul", &merged)?);
         p.extend(pack8("matmul", &strides[0])?);
@@ -226,15 +236,27 @@ impl Tensor {
             p.push(to_u32("matmul", v)?);
         }
         to_u32("matmul", out.numel())?;
+        let flag = |b: bool| f64::from(u8::from(b));
         let constants = [
-            ("TRANS_A", f64::from(u8::from(oa.trans))),
-            ("TRANS_B", f64::from(u8::from(ob.trans))),
-            ("C_VEC4", f64::from(u8::from(c_vec4))),
+            ("TRANS_A", flag(oa.trans)),
+            ("TRANS_B", flag(ob.trans)),
+            ("C_VEC4", flag(c_vec4)),
+            ("TRANS_C", flag(plan.transposed)),
         ];
-        let batches: usize = batch.iter().product();
         let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
-        dispatch_chunks(kernel, &constants, &p, buffers, [n, m, batches]);
-        Ok(out)
+        if plan.splits == 1 {
+            dispatch_chunks(&plan, &constants, &p, buffers, [n, m, batches]);
+            return Ok(out);
+        }
+        // Split-K: each split's partial products land in their own slice
+        // of `parts` ([splits, batches, m, n]); their sum is the result.
+        to_u32("matmul", plan.splits * out.numel())?;
+        let parts = Tensor::uninit("matmul", &[plan.splits, batches * m * n], DType::F32)?;
+        let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), parts.buffer()];
+        dispatch_chunks(&plan, &constants, &p, buffers, [n, m, batches]);
+        let sum = parts.try_sum_dim(0, false)?;
+        let shape: Vec<isize> = out_shape.iter().map(|&d| d as isize).collect();
+        sum.try_reshape(&shape)
     }
 
     /// `a @ b`; see [`Tensor::try_matmul`].
@@ -298,43 +320,121 @@ fn as_f32(t: &Tensor) -> Tensor {
     }
 }
 
-/// Dispatches `kernel` over `[n, m, batches]` elements of the result,
-/// split into grids of at most 65,535 workgroups a side; each part gets its
-/// first row, column and batch entry in the last params.
+/// How one product is computed: which entry point, the block of c one
+/// workgroup covers, the orientation, and how many slices k is split into.
+struct Plan {
+    entry: &'static str,
+    /// Rows and columns of the computed matrix one workgroup covers.
+    block: (usize, usize),
+    /// Compute c^T = b^T a^T and store it transposed (`TRANS_C`).
+    transposed: bool,
+    /// `TM_QUADS` of the register kernel: row quads per invocation.
+    row_quads: usize,
+    /// `WG_N` of the small kernel: invocations side by side along n.
+    lanes_n: usize,
+    splits: usize,
+    /// Values of k each split covers (a multiple of 4).
+    k_chunk: usize,
+}
+
+/// The register kernel is used when it gets at least this many
+/// invocations; below, most SIMD lanes of a CPU driver would idle and the
+/// small kernel is faster.
+const REGISTER_MIN_INVOCATIONS: usize = 32;
+/// The small kernel splits k until it has about this many invocations...
+const SMALL_TARGET_INVOCATIONS: usize = 512;
+/// ...as long as every split still covers this many values of k.
+const SMALL_MIN_K_CHUNK: usize = 32;
+
+impl Plan {
+    fn choose(kernel: MatmulKernel, m: usize, n: usize, k: usize, batches: usize) -> Plan {
+        let mut plan = Plan {
+            entry: "matmul_tiled",
+            block: (TILE, TILE),
+            transposed: false,
+            row_quads: 8,
+            lanes_n: 1,
+            splits: 1,
+            k_chunk: k,
+        };
+        if kernel == MatmulKernel::Tiled {
+            return plan;
+        }
+        // The 8 invocations of a register workgroup lie along n, each on 32
+        // columns: the longer side goes along n (transposing if needed),
+        // the shorter one picks the rows per invocation.
+        plan.transposed = m > n;
+        let (rows, cols) = if plan.transposed { (n, m) } else { (m, n) };
+        plan.row_quads = rows.div_ceil(4).next_power_of_two().min(REGISTER_ROWS / 4);
+        let row_block = 4 * plan.row_quads;
+        let invocations = rows.div_ceil(row_block) * cols.div_ceil(REGISTER_COLS) * batches;
+        if invocations >= REGISTER_MIN_INVOCATIONS {
+            plan.entry = "matmul";
+            plan.block = (row_block, REGISTER_COLS * REGISTER_WORKGROUP);
+            return plan;
+        }
+        // 4 x 4 blocks, as many lanes along n as the columns fill (a power
+        // of two up to the workgroup's 64), k split for parallelism.
+        plan.entry = "matmul_small";
+        plan.lanes_n = cols.div_ceil(4).next_power_of_two().min(SMALL_WORKGROUP);
+        plan.block = (4 * SMALL_WORKGROUP / plan.lanes_n, 4 * plan.lanes_n);
+        let invocations = rows.div_ceil(4) * cols.div_ceil(4) * batches;
+        let wanted = SMALL_TARGET_INVOCATIONS.div_ceil(invocations);
+        let most = (k / SMALL_MIN_K_CHUNK).max(1);
+        plan.k_chunk = k.div_ceil(wanted.clamp(1, most)).next_multiple_of(4);
+        plan.splits = k.div_ceil(plan.k_chunk);
+        plan
+    }
+}
+
+/// Invocations per workgroup of the small kernel (`SMALL_WG`).
+const SMALL_WORKGROUP: usize = 64;
+
+/// Dispatches `plan` over `[n, m, batches]` elements of the result (times
+/// its splits), in grids of at most 65,535 workgroups a side; each part
+/// gets its first row, column and batch entry in the params.
 fn dispatch_chunks(
-    kernel: MatmulKernel,
+    plan: &Plan,
     constants: &[(&'static str, f64)],
     params: &[u32],
     [a, b, c]: [&wgpu::Buffer; 3],
     [n, m, batches]: [usize; 3],
 ) {
     let bind = |binding, buffer| Binding { binding, buffer };
-    let (entry, constants, bindings) = match kernel {
-        // Bindings 4 to 6 are a, b and c accessed as vec4s.
-        MatmulKernel::Register => (
-            "matmul",
-            constants,
-            vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
-        ),
-        // The tiled kernel only reads the orientation constants.
-        MatmulKernel::Tiled => (
-            "matmul_tiled",
-            &constants[..2],
+    let lanes = [("WG_N", plan.lanes_n as f64)];
+    let row_quads = [("TM_QUADS", plan.row_quads as f64)];
+    let (constants, bindings): (Vec<_>, _) = match plan.entry {
+        // The tiled kernel reads only the orientation constants and a, b
+        // and c as scalars.
+        "matmul_tiled" => (
+            constants[..2].to_vec(),
             vec![bind(1, a), bind(2, b), bind(3, c)],
         ),
+        // Bindings 4 to 6 are a, b and c accessed as vec4s.
+        "matmul_small" => (
+            [constants, &lanes].concat(),
+            vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
+        ),
+        _ => (
+            [constants, &row_quads].concat(),
+            vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
+        ),
     };
-    let (rows, cols) = kernel.block();
+    let (rows, cols) = plan.block;
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
-    for z0 in (0..batches).step_by(MAX_GROUPS) {
+    let gz = batches * plan.splits;
+    for z0 in (0..gz).step_by(MAX_GROUPS) {
         for y0 in (0..gy).step_by(MAX_GROUPS) {
             for x0 in (0..gx).step_by(MAX_GROUPS) {
                 let mut p = params.to_vec();
-                // Fits: the result's element count was checked to fit in u32.
-                p.extend([(y0 * rows) as u32, (x0 * cols) as u32, z0 as u32, 0]);
-                let grid = [gx - x0, gy - y0, batches - z0].map(|g| g.min(MAX_GROUPS) as u32);
+                // Fits: the result's element count was checked to fit in
+                // u32, and k_chunk <= k + 3 as well.
+                p.extend([(y0 * rows) as u32, (x0 * cols) as u32, z0 as u32]);
+                p.extend([batches as u32, plan.k_chunk as u32, 0, 0, 0]);
+                let grid = [gx - x0, gy - y0, gz - z0].map(|g| g.min(MAX_GROUPS) as u32);
                 rt().dispatch(
-                    Kernel::new(&MATMUL, entry),
-                    constants,
+                    Kernel::new(&MATMUL, plan.entry),
+                    &constants,
                     bytemuck::cast_slice(&p),
                     &bindings,
                     grid,

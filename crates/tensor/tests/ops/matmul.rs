@@ -121,6 +121,29 @@ fn matrix_products_match_the_cpu_at_tile_edges_and_odd_sizes() {
     }
 }
 
+/// Shapes that steer the kernel choice: the register kernel with 4, 8 and
+/// 16 rows per invocation, both computed upright and transposed (m > n),
+/// and the small kernel with k split into slices, upright and transposed.
+#[test]
+fn every_kernel_plan_matches_the_cpu() {
+    let sizes = [
+        (6, 25, 3000),  // register, 8 rows per invocation
+        (3, 9, 2000),   // register, 4 rows
+        (16, 150, 700), // register, 16 rows
+        (3000, 37, 10), // register, transposed (c^T = b^T a^T)
+        (2, 2000, 3),   // small, k split
+        (5, 999, 2),    // small, k split, transposed
+        (64, 784, 10),  // a Linear(784, 10) forward at batch 64
+    ];
+    for (i, &(m, k, n)) in sizes.iter().enumerate() {
+        let (a, av, b, bv) = operands(&[m, k], &[k, n], 100 + i as u32);
+        check(&format!("{m}x{k} @ {k}x{n}"), &a, &av, &b, &bv);
+    }
+    // A convolution as a batched product: one weight for 7 images.
+    let (w, wv, cols, colsv) = operands(&[16, 54], &[7, 54, 36], 120);
+    check("[16, 54] @ [7, 54, 36]", &w, &wv, &cols, &colsv);
+}
+
 #[test]
 fn empty_products_keep_their_shape_and_a_zero_inner_dim_gives_zeros() {
     let (a, av, b, bv) = operands(&[0, 5], &[5, 3], 1);
