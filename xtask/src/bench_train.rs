@@ -147,7 +147,13 @@ pub fn run(
     let mut warm = Vec::new();
     let mut cold_seconds = 0.0;
     let mut model = None;
-    for run in 0..=WARM_RUNS {
+    // `WGRAD_BENCH_WARM_RUNS` shortens a run while investigating (at least 1).
+    let warm_runs = std::env::var("WGRAD_BENCH_WARM_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(WARM_RUNS)
+        .max(1);
+    for run in 0..=warm_runs {
         wgrad::manual_seed(0);
         let m = workload.model();
         let epoch = train_epoch(rt, workload, &m, &train_dl, &test_dl)?;

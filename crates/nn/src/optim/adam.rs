@@ -155,6 +155,7 @@ impl Optimizer for Adam {
             param.try_adam_(&grad, &exp_avg, &exp_avg_sq, max_exp_avg_sq.as_ref(), &s)?;
             state.step += 1;
         }
+        state::end_step();
         Ok(())
     }
 

@@ -135,6 +135,7 @@ impl Optimizer for RMSprop {
             param.try_rmsprop_(&grad, &square_avg, grad_avg.as_ref(), buf.as_ref(), &h)?;
             state.step += 1;
         }
+        state::end_step();
         Ok(())
     }
 

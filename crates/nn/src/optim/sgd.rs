@@ -138,6 +138,7 @@ impl Optimizer for SGD {
             };
             param.try_sgd_(&grad, buf.as_ref(), &s)?;
         }
+        state::end_step();
         Ok(())
     }
 

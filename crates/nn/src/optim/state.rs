@@ -327,3 +327,12 @@ pub(crate) fn group<const N: usize>(
         .map(|(k, v)| (k.to_string(), v))
         .collect()
 }
+
+/// Ends an optimizer step: submits the step's recorded work to the device
+/// without waiting, so that a training step is one submission and the
+/// device runs it while the host records the next step.
+pub(crate) fn end_step() {
+    if let Ok(rt) = wgrad_tensor::runtime() {
+        rt.submit();
+    }
+}

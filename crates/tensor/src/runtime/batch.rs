@@ -8,9 +8,11 @@ use super::pool::{BufferPool, STORAGE_USAGE, size_class};
 use super::{Kernel, Runtime};
 use crate::error::{Result, TensorError};
 
-/// Dispatches per submission. Small enough that the GPU starts while the
-/// host records the rest, large enough that submit overhead is amortised.
-const MAX_DISPATCHES: u32 = 64;
+/// Dispatches per submission at most. A training step of the workloads in
+/// `cargo xtask bench` records 20 to 60 dispatches and ends with an
+/// optimizer step, which submits (`Runtime::submit`): so a step is one
+/// submission, and the cap only bounds loops that never read back or step.
+const MAX_DISPATCHES: u32 = 256;
 
 /// On GL, wgpu runs a submission while holding the one GL context, which
 /// other threads wait for at most 6 s: keep GL submissions short.
@@ -21,6 +23,13 @@ const MAX_DISPATCHES_GL: u32 = 8;
 /// every buffer released meanwhile waits in the pool's retired list:
 /// memory would grow with the lead instead of staying flat.
 const MAX_IN_FLIGHT: u64 = 2;
+
+/// Bytes of one params uniform buffer; a batch with more params fills
+/// several. NOTE: lavapipe (Mesa 22.3) ran a training step about 100x
+/// slower (cold shader cache) or 3x slower (warm) when the params buffer was
+/// 64 KiB than when it was 16 KiB or less, same dispatches and offsets:
+/// something in its per-dispatch uniform handling scales with the buffer.
+const PARAMS_BUFFER_BYTES: u64 = 16 << 10;
 
 /// One storage buffer bound at `binding` (binding 0 is the params uniform).
 pub(crate) struct Binding<'a> {
@@ -51,10 +60,13 @@ struct Batch {
     /// inserts the barriers between dependent dispatches); closed before a
     /// copy or the submission.
     pass: Option<wgpu::ComputePass<'static>>,
-    /// Every dispatch's params, each at a multiple of the uniform alignment;
-    /// written with one `write_buffer` just before the submission.
+    /// The current params buffer's contents: every dispatch's params, each
+    /// at a multiple of the uniform alignment; written with one
+    /// `write_buffer` just before the submission.
     params: Vec<u8>,
     params_buffer: wgpu::Buffer,
+    /// Params buffers filled earlier in this batch, with their contents.
+    full_params: Vec<(wgpu::Buffer, Vec<u8>)>,
     dispatches: u32,
 }
 
@@ -68,7 +80,7 @@ impl State {
             params_buffers: Vec::new(),
             in_flight: std::collections::VecDeque::new(),
             params_align,
-            params_capacity: params_align * u64::from(MAX_DISPATCHES),
+            params_capacity: PARAMS_BUFFER_BYTES.max(params_align),
             max_dispatches: if backend == wgpu::Backend::Gl {
                 MAX_DISPATCHES_GL
             } else {
@@ -245,6 +257,13 @@ impl Runtime {
         Ok(data)
     }
 
+    /// Submits the work recorded so far, without waiting for it. Optimizer
+    /// steps end with this, so that the device starts on a training step
+    /// while the host records the next one.
+    pub fn submit(&self) {
+        self.flush();
+    }
+
     /// Submits the pending batch, if any.
     pub(crate) fn flush(&self) {
         let mut st = self.lock();
@@ -256,6 +275,9 @@ impl Runtime {
             return;
         };
         batch.pass = None; // end the pass before finishing the encoder
+        for (buffer, params) in &batch.full_params {
+            self.queue.write_buffer(buffer, 0, params);
+        }
         if !batch.params.is_empty() {
             self.queue
                 .write_buffer(&batch.params_buffer, 0, &batch.params);
@@ -264,6 +286,9 @@ impl Runtime {
         st.submissions += 1;
         st.last_submitted = batch.index;
         st.params_buffers.push((batch.index, batch.params_buffer));
+        for (buffer, _) in batch.full_params {
+            st.params_buffers.push((batch.index, buffer));
+        }
         let completed = self.completed.clone();
         let index = batch.index;
         self.queue.on_submitted_work_done(move || {
@@ -302,27 +327,33 @@ impl Runtime {
 
     fn open_batch<'s>(&self, st: &'s mut State) -> &'s mut Batch {
         if st.batch.is_none() {
-            let done = self.completed();
-            let reusable = st.params_buffers.iter().position(|(i, _)| *i <= done);
-            let params_buffer = match reusable {
-                Some(at) => st.params_buffers.swap_remove(at).1,
-                None => self.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("params"),
-                    size: st.params_capacity,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }),
-            };
+            let params_buffer = self.params_buffer(st);
             st.batch = Some(Batch {
                 index: st.last_submitted + 1,
                 encoder: self.device.create_command_encoder(&Default::default()),
                 pass: None,
                 params: Vec::new(),
                 params_buffer,
+                full_params: Vec::new(),
                 dispatches: 0,
             });
         }
         st.batch.as_mut().expect("just opened")
+    }
+
+    /// A params buffer no queued work uses: a reused one if possible.
+    fn params_buffer(&self, st: &mut State) -> wgpu::Buffer {
+        let done = self.completed();
+        let reusable = st.params_buffers.iter().position(|(i, _)| *i <= done);
+        match reusable {
+            Some(at) => st.params_buffers.swap_remove(at).1,
+            None => self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("params"),
+                size: st.params_capacity,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+        }
     }
 
     /// Appends `params` to the batch's params block; returns its offset.
@@ -334,7 +365,13 @@ impl Runtime {
             .as_ref()
             .is_some_and(|b| b.params.len() as u64 + needed > st.params_capacity);
         if full {
-            self.flush_locked(st);
+            // Start another params buffer; the bind groups already recorded
+            // keep theirs.
+            let fresh = self.params_buffer(st);
+            let batch = st.batch.as_mut().expect("a full batch is open");
+            let buffer = std::mem::replace(&mut batch.params_buffer, fresh);
+            let params = std::mem::take(&mut batch.params);
+            batch.full_params.push((buffer, params));
         }
         let batch = self.open_batch(st);
         let offset = batch.params.len() as u64;
