@@ -123,6 +123,20 @@ impl Runtime {
         if let Some(buffer) = st.pool.take(class, self.completed()) {
             return Ok(buffer);
         }
+        // A buffer of this class waits for a submission already on its way:
+        // waiting for that (at most MAX_IN_FLIGHT steps back) keeps the
+        // pool from growing whenever the host runs ahead of the device.
+        if let Some(index) = st.pool.retired_until(class)
+            && index <= st.last_submitted
+        {
+            let submission = st.in_flight.iter().find(|(i, _)| *i == index);
+            if let Some((_, submission)) = submission {
+                self.wait_for_submission(index, submission.clone());
+            }
+            if let Some(buffer) = st.pool.take(class, self.completed()) {
+                return Ok(buffer);
+            }
+        }
         st.pool.created(class);
         Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(op),

@@ -59,6 +59,17 @@ impl BufferPool {
         Some(buffer)
     }
 
+    /// The earliest submission after which a retired buffer of the class of
+    /// `bytes` becomes free, if one is retired.
+    pub(crate) fn retired_until(&self, bytes: u64) -> Option<u64> {
+        let class = size_class(bytes);
+        self.retired
+            .iter()
+            .filter(|(_, b)| b.size() == class)
+            .map(|&(last_use, _)| last_use)
+            .min()
+    }
+
     /// Records a buffer the caller has just created for `class`.
     pub(crate) fn created(&mut self, class: u64) {
         self.stats.allocations += 1;
