@@ -120,6 +120,13 @@ pub(crate) enum Op {
         input_shape: Vec<usize>,
         reduced: bool,
     },
+    /// `log_softmax` and `nll_loss` fused: each row's loss was
+    /// `scale * (logsumexp(logits[i]) - logits[i, target[i]])`.
+    CrossEntropy {
+        logits: Raw,
+        target: Raw,
+        scale: f32,
+    },
 }
 
 /// The gradient of a broadcast binary op's input: `g` summed back to `shape`.
@@ -335,6 +342,11 @@ impl Op {
                     input_shape,
                 ))]
             }
+            Op::CrossEntropy {
+                logits,
+                target,
+                scale,
+            } => vec![Some(logits.cross_entropy_backward(target, g, *scale))],
             Op::ExtremumDim {
                 indices,
                 dim,

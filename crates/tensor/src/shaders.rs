@@ -24,3 +24,4 @@ shader!(CONV, "conv.wgsl");
 shader!(POOL2D, "pool2d.wgsl");
 shader!(INDEX, "index.wgsl");
 shader!(OPTIM, "optim.wgsl");
+shader!(LOSS, "loss.wgsl");

@@ -129,15 +129,40 @@ impl Tensor {
     }
 
     /// `F.cross_entropy(self, target, reduction, ignore_index)`: `log_softmax`
-    /// over classes then `nll_loss`, as PyTorch composes it.
+    /// over classes then `nll_loss`, as PyTorch composes it. Without
+    /// `ignore_index` both run fused in one kernel (and one for the
+    /// gradient); the node is still `NllLossBackward0`, as PyTorch shows it.
     pub fn try_cross_entropy(
         &self,
         target: &Tensor,
         reduction: Reduction,
         ignore_index: Option<i32>,
     ) -> Result<Tensor> {
-        self.try_log_softmax(1)?
-            .try_nll_loss(target, reduction, ignore_index)
+        if ignore_index.is_some() || self.dim() != 2 || self.dtype() != DType::F32 {
+            return self
+                .try_log_softmax(1)?
+                .try_nll_loss(target, reduction, ignore_index);
+        }
+        let n = self.shape()[0];
+        let scale = match reduction {
+            Reduction::Mean => 1.0 / n.max(1) as f32,
+            Reduction::Sum | Reduction::None => 1.0,
+        };
+        let rows = self.data().try_cross_entropy_rows(target.data(), scale)?;
+        let out = if reduction == Reduction::None {
+            rows
+        } else {
+            rows.sum()
+        };
+        let logits = self.data().clone();
+        let target = target.data().clone();
+        Ok(Tensor::record(out, "NllLossBackward0", &[self], || {
+            Op::CrossEntropy {
+                logits,
+                target,
+                scale,
+            }
+        }))
     }
 
     /// `F.cross_entropy(self, target)` with mean reduction.

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod conv;
 pub mod copy;
 pub mod index;
+pub mod loss;
 pub mod matmul;
 pub mod optim;
 pub mod pool2d;

@@ -6,6 +6,7 @@ mod conv;
 mod copy_and_views;
 mod elementwise;
 mod index;
+mod loss;
 mod matmul;
 mod optim;
 mod pool2d;

@@ -1,0 +1,103 @@
+// Cross-entropy over the rows of logits x [n, c] (dense) with i32 class
+// targets t [n], fused: PyTorch composes log_softmax and nll_loss, which is
+// six or seven dispatches forward and four backward; here it is one each
+// (plus the host's sum of the row losses).
+//
+//   cross_entropy_rows:     loss[i] = scale * (logsumexp(x[i, :]) - x[i, t[i]])
+//   cross_entropy_backward: dx[i, j] = g_i * scale * (softmax(x[i, :])[j] - (j == t[i]))
+//
+// with g_i = g[i] when G_PER_ROW (reduction "none") and g[0] otherwise.
+// One invocation per row: the rows of a classifier are short (10 to 1000
+// classes) and a batch has enough of them to fill the lanes.
+//
+// A target outside [0, c) cannot be reported without a read-back; its row
+// gives NaN (loss and gradient), visible rather than silently wrong.
+
+const WORKGROUP_SIZE: u32 = 64u;
+override G_PER_ROW: bool = false;
+
+struct Params {
+    n: u32,
+    c: u32,
+    scale: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> t: array<i32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+
+// Loop bounds hidden from lavapipe, which otherwise recompiles the shader
+// for every new value of a uniform that bounds a loop.
+fn opaque(v: u32) -> u32 {
+    return select(v, 0u, arrayLength(&x) == 0u);
+}
+
+fn nan() -> f32 {
+    return bitcast<f32>(0x7fc00000u);
+}
+
+// (max, sum of exp(x - max)) over row i.
+fn row_stats(base: u32, c: u32) -> vec2<f32> {
+    var m = x[base];
+    for (var j = 1u; j < c; j++) {
+        m = max(m, x[base + j]);
+    }
+    var s = 0.0;
+    for (var j = 0u; j < c; j++) {
+        s += exp(x[base + j] - m);
+    }
+    return vec2<f32>(m, s);
+}
+
+fn row_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn cross_entropy_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = row_index(gid, nwg);
+    if (i >= p.n) {
+        return;
+    }
+    let c = opaque(p.c);
+    let base = i * c;
+    let label = t[i];
+    if (label < 0 || u32(label) >= c) {
+        loss[i] = nan();
+        return;
+    }
+    let ms = row_stats(base, c);
+    loss[i] = p.scale * (ms.x + log(ms.y) - x[base + u32(label)]);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = row_index(gid, nwg);
+    if (i >= p.n) {
+        return;
+    }
+    let c = opaque(p.c);
+    let base = i * c;
+    let label = t[i];
+    var gi = g[0];
+    if (G_PER_ROW) {
+        gi = g[i];
+    }
+    let k = gi * p.scale;
+    if (label < 0 || u32(label) >= c) {
+        for (var j = 0u; j < c; j++) {
+            dx[base + j] = nan();
+        }
+        return;
+    }
+    let ms = row_stats(base, c);
+    let inv = 1.0 / ms.y;
+    for (var j = 0u; j < c; j++) {
+        let soft = exp(x[base + j] - ms.x) * inv;
+        dx[base + j] = k * (soft - select(0.0, 1.0, j == u32(label)));
+    }
+}
