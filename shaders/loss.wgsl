@@ -1,26 +1,31 @@
 // Cross-entropy over the rows of logits x [n, c] (dense) with i32 class
 // targets t [n], fused: PyTorch composes log_softmax and nll_loss, which is
 // six or seven dispatches forward and four backward; here it is one each
-// (plus the host's sum of the row losses).
+// (plus the host's sums for the reduction).
 //
-//   cross_entropy_rows:     loss[i] = scale * (logsumexp(x[i, :]) - x[i, t[i]])
-//   cross_entropy_backward: dx[i, j] = g_i * scale * (softmax(x[i, :])[j] - (j == t[i]))
+//   cross_entropy_rows:     loss[i] = w_i * (logsumexp(x[i, :]) - x[i, t[i]]),
+//                           loss[n + i] = w_i
+//   cross_entropy_backward: dx[i, j] = g_i * w_i / d * (softmax(x[i, :])[j] - (j == t[i]))
 //
-// with g_i = g[i] when G_PER_ROW (reduction "none") and g[0] otherwise.
+// where w_i is 0 for a row whose target is the ignore index (when
+// HAS_IGNORE) and 1 otherwise; g_i = g[i] when G_PER_ROW (reduction
+// "none") and g[0] otherwise; d is the count of counted rows (norm[1], the
+// sum of the w_i) for a mean, else 1.
 // One invocation per row: the rows of a classifier are short (10 to 1000
 // classes) and a batch has enough of them to fill the lanes.
 //
-// A target outside [0, c) cannot be reported without a read-back; its row
-// gives NaN (loss and gradient), visible rather than silently wrong.
+// A counted target outside [0, c) cannot be reported without a read-back;
+// its row gives NaN (loss and gradient), visible rather than silently wrong.
 
 const WORKGROUP_SIZE: u32 = 64u;
 override G_PER_ROW: bool = false;
+override MEAN: bool = false;
 
 struct Params {
     n: u32,
     c: u32,
-    scale: f32,
-    _pad: u32,
+    has_ignore: u32,
+    ignore_index: i32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,6 +34,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<storage, read> norm: array<f32>;
 
 // Loop bounds hidden from lavapipe, which otherwise recompiles the shader
 // for every new value of a uniform that bounds a loop.
@@ -40,7 +46,11 @@ fn nan() -> f32 {
     return bitcast<f32>(0x7fc00000u);
 }
 
-// (max, sum of exp(x - max)) over row i.
+fn ignored(label: i32) -> bool {
+    return p.has_ignore != 0u && label == p.ignore_index;
+}
+
+// (max, sum of exp(x - max)) over the row starting at base.
 fn row_stats(base: u32, c: u32) -> vec2<f32> {
     var m = x[base];
     for (var j = 1u; j < c; j++) {
@@ -60,18 +70,25 @@ fn row_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn cross_entropy_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = row_index(gid, nwg);
-    if (i >= p.n) {
+    let n = p.n;
+    if (i >= n) {
         return;
     }
     let c = opaque(p.c);
-    let base = i * c;
     let label = t[i];
+    if (ignored(label)) {
+        loss[i] = 0.0;
+        loss[n + i] = 0.0;
+        return;
+    }
+    loss[n + i] = 1.0;
     if (label < 0 || u32(label) >= c) {
         loss[i] = nan();
         return;
     }
+    let base = i * c;
     let ms = row_stats(base, c);
-    loss[i] = p.scale * (ms.x + log(ms.y) - x[base + u32(label)]);
+    loss[i] = ms.x + log(ms.y) - x[base + u32(label)];
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -83,11 +100,19 @@ fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     let c = opaque(p.c);
     let base = i * c;
     let label = t[i];
-    var gi = g[0];
-    if (G_PER_ROW) {
-        gi = g[i];
+    if (ignored(label)) {
+        for (var j = 0u; j < c; j++) {
+            dx[base + j] = 0.0;
+        }
+        return;
     }
-    let k = gi * p.scale;
+    var k = g[0];
+    if (G_PER_ROW) {
+        k = g[i];
+    }
+    if (MEAN) {
+        k /= norm[1];
+    }
     if (label < 0 || u32(label) >= c) {
         for (var j = 0u; j < c; j++) {
             dx[base + j] = nan();

@@ -2,7 +2,9 @@
 //! backward rule. One exhaustive `match`: an op without a backward does
 //! not compile.
 
+use crate::ops::loss::Reduction;
 use wgrad_tensor::ops::conv::{self, Conv2dOptions};
+use wgrad_tensor::ops::loss::CrossEntropyGrad;
 use wgrad_tensor::ops::pool2d::{self, AvgPool2dOptions, MaxPool2dOptions};
 use wgrad_tensor::{BinaryOp, Tensor as Raw, UnaryOp};
 
@@ -125,7 +127,10 @@ pub(crate) enum Op {
     CrossEntropy {
         logits: Raw,
         target: Raw,
-        scale: f32,
+        ignore_index: Option<i32>,
+        reduction: Reduction,
+        /// For a mean: the `[2]` sums (loss, counted rows) of the forward.
+        sums: Option<Raw>,
     },
 }
 
@@ -345,8 +350,22 @@ impl Op {
             Op::CrossEntropy {
                 logits,
                 target,
-                scale,
-            } => vec![Some(logits.cross_entropy_backward(target, g, *scale))],
+                ignore_index,
+                reduction,
+                sums,
+            } => {
+                let how = match (reduction, sums) {
+                    (Reduction::None, _) => CrossEntropyGrad::PerRow,
+                    (Reduction::Mean, Some(sums)) => CrossEntropyGrad::Mean(sums),
+                    _ => CrossEntropyGrad::Sum,
+                };
+                vec![Some(logits.cross_entropy_backward(
+                    target,
+                    g,
+                    *ignore_index,
+                    how,
+                ))]
+            }
             Op::ExtremumDim {
                 indices,
                 dim,

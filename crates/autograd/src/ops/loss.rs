@@ -129,30 +129,34 @@ impl Tensor {
     }
 
     /// `F.cross_entropy(self, target, reduction, ignore_index)`: `log_softmax`
-    /// over classes then `nll_loss`, as PyTorch composes it. Without
-    /// `ignore_index` both run fused in one kernel (and one for the
-    /// gradient); the node is still `NllLossBackward0`, as PyTorch shows it.
+    /// over classes then `nll_loss`, as PyTorch composes it. For `[n, c]`
+    /// logits both run fused in one kernel (and one for the gradient); the
+    /// node is still `NllLossBackward0`, as PyTorch shows it.
     pub fn try_cross_entropy(
         &self,
         target: &Tensor,
         reduction: Reduction,
         ignore_index: Option<i32>,
     ) -> Result<Tensor> {
-        if ignore_index.is_some() || self.dim() != 2 || self.dtype() != DType::F32 {
+        if self.dim() != 2 || self.dtype() != DType::F32 {
             return self
                 .try_log_softmax(1)?
                 .try_nll_loss(target, reduction, ignore_index);
         }
-        let n = self.shape()[0];
-        let scale = match reduction {
-            Reduction::Mean => 1.0 / n.max(1) as f32,
-            Reduction::Sum | Reduction::None => 1.0,
-        };
-        let rows = self.data().try_cross_entropy_rows(target.data(), scale)?;
-        let out = if reduction == Reduction::None {
-            rows
-        } else {
-            rows.sum()
+        // rows: [2, n], the row losses and which rows count.
+        let rows = self
+            .data()
+            .try_cross_entropy_rows(target.data(), ignore_index)?;
+        let losses = rows.select(0, 0);
+        let (out, sums) = match reduction {
+            Reduction::None => (losses, None),
+            Reduction::Sum => (losses.sum(), None),
+            Reduction::Mean => {
+                // The loss sum over the counted rows' number (NaN when
+                // every row is ignored, as in PyTorch).
+                let sums = rows.sum_dim(1, false);
+                (sums.select(0, 0).div(&sums.select(0, 1)), Some(sums))
+            }
         };
         let logits = self.data().clone();
         let target = target.data().clone();
@@ -160,7 +164,9 @@ impl Tensor {
             Op::CrossEntropy {
                 logits,
                 target,
-                scale,
+                ignore_index,
+                reduction,
+                sums,
             }
         }))
     }

@@ -1,7 +1,8 @@
 //! Fused cross-entropy over the rows of a `[n, c]` logits matrix with i32
 //! targets (`shaders/loss.wgsl`): one dispatch for the row losses, one for
 //! the gradient, instead of log_softmax, gather, weights, product, negation
-//! and their backward kernels.
+//! and their backward kernels. PyTorch's `ignore_index` is honoured: an
+//! ignored row counts for nothing, also not in a mean's denominator.
 
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
@@ -43,7 +44,7 @@ fn check(op: &'static str, logits: &Tensor, target: &Tensor) -> Result<(usize, u
 /// row as `gid.x + gid.y * num_workgroups.x * WORKGROUP_SIZE`.
 fn dispatch_rows(
     entry: &'static str,
-    g_per_row: bool,
+    constants: &[(&'static str, f64)],
     params: [u32; 4],
     bindings: &[Binding<'_>],
     rows: usize,
@@ -51,107 +52,125 @@ fn dispatch_rows(
     let groups = rows.div_ceil(WORKGROUP_SIZE).max(1);
     let x = groups.min(MAX_GROUPS);
     let grid = [x as u32, groups.div_ceil(x) as u32, 1];
-    let constants = [("G_PER_ROW", f64::from(u8::from(g_per_row)))];
     rt().dispatch(
         Kernel::new(&LOSS, entry),
-        &constants,
+        constants,
         bytemuck::cast_slice(&params),
         bindings,
         grid,
     );
 }
 
-fn params(op: &'static str, n: usize, c: usize, scale: f32) -> Result<[u32; 4]> {
+fn params(op: &'static str, n: usize, c: usize, ignore_index: Option<i32>) -> Result<[u32; 4]> {
     let to_u32 = |v| crate::ops::to_u32(op, v);
-    to_u32(n * c)?;
-    Ok([to_u32(n)?, to_u32(c)?, scale.to_bits(), 0])
+    to_u32(2 * n * c.max(1))?;
+    let ignore = ignore_index.unwrap_or(0);
+    Ok([
+        to_u32(n)?,
+        to_u32(c)?,
+        u32::from(ignore_index.is_some()),
+        u32::from_ne_bytes(ignore.to_ne_bytes()),
+    ])
+}
+
+fn bind(binding: u32, t: &Tensor) -> Binding<'_> {
+    Binding {
+        binding,
+        buffer: t.buffer(),
+    }
+}
+
+/// How the row losses are reduced, for the gradient.
+#[derive(Debug, Clone, Copy)]
+pub enum CrossEntropyGrad<'a> {
+    /// One upstream gradient per row (reduction "none").
+    PerRow,
+    /// One upstream gradient for the sum of the rows.
+    Sum,
+    /// One upstream gradient for the mean over the counted rows; the
+    /// tensor is the `[2]` column sums of the forward's `[2, n]` output
+    /// (loss sum, counted rows).
+    Mean(&'a Tensor),
 }
 
 impl Tensor {
-    /// Each row's cross-entropy, times `scale`:
-    /// `scale * (logsumexp(self[i, :]) - self[i, target[i]])` for logits
-    /// `[n, c]` and i32 targets `[n]` -> `[n]`. A target outside `0..c`
-    /// gives NaN for its row (checking it would need a read-back).
-    pub fn try_cross_entropy_rows(&self, target: &Tensor, scale: f32) -> Result<Tensor> {
+    /// Each row's cross-entropy and whether it counts, as `[2, n]`: row 0
+    /// holds `logsumexp(self[i, :]) - self[i, target[i]]` for logits
+    /// `[n, c]` and i32 targets `[n]`, row 1 holds 1, or 0 for a row whose
+    /// target is `ignore_index` (its loss is 0 too). A counted target
+    /// outside `0..c` gives NaN for its row (checking it would need a
+    /// read-back).
+    pub fn try_cross_entropy_rows(
+        &self,
+        target: &Tensor,
+        ignore_index: Option<i32>,
+    ) -> Result<Tensor> {
         const OP: &str = "cross_entropy";
         let (n, c) = check(OP, self, target)?;
-        let out = Tensor::uninit(OP, &[n], DType::F32)?;
+        let out = Tensor::uninit(OP, &[2, n], DType::F32)?;
         if n == 0 {
             return Ok(out);
         }
-        if c == 0 {
-            // logsumexp of nothing is -inf and there is no class to pick.
-            out.fill_(f32::NAN);
-            return Ok(out);
-        }
-        let (x, t) = (self.contiguous(), target.contiguous());
-        let p = params(OP, n, c, scale)?;
-        let bindings = [
-            Binding {
-                binding: 1,
-                buffer: x.buffer(),
-            },
-            Binding {
-                binding: 2,
-                buffer: t.buffer(),
-            },
-            Binding {
-                binding: 3,
-                buffer: out.buffer(),
-            },
-        ];
-        dispatch_rows("cross_entropy_rows", false, p, &bindings, n);
+        let p = params(OP, n, c, ignore_index)?;
+        let x = if c == 0 {
+            // The kernel reads x[0] for a row's maximum: give it a NaN to
+            // read (logsumexp of nothing is -inf and there is no class).
+            Tensor::full(&[1], f32::NAN)
+        } else {
+            self.contiguous()
+        };
+        let t = target.contiguous();
+        let bindings = [bind(1, &x), bind(2, &t), bind(3, &out)];
+        dispatch_rows("cross_entropy_rows", &[], p, &bindings, n);
         Ok(out)
     }
 
-    /// The gradient of [`Tensor::try_cross_entropy_rows`] with respect to
-    /// the logits: `g_i * scale * (softmax(self[i, :]) - onehot(target[i]))`
-    /// where `g` holds one value for every row (`[]` or `[1]`, after a sum
-    /// or mean) or one per row (`[n]`).
+    /// The gradient of the reduced [`Tensor::try_cross_entropy_rows`] with
+    /// respect to the logits: `g_i * w_i / d * (softmax(self[i, :]) -
+    /// onehot(target[i]))` with `d` the counted rows for a mean, else 1;
+    /// `g` holds one value (`Sum`, `Mean`) or one per row (`PerRow`).
     pub fn try_cross_entropy_backward(
         &self,
         target: &Tensor,
         g: &Tensor,
-        scale: f32,
+        ignore_index: Option<i32>,
+        reduction: CrossEntropyGrad<'_>,
     ) -> Result<Tensor> {
         const OP: &str = "cross_entropy_backward";
         let (n, c) = check(OP, self, target)?;
-        let per_row = match g.numel() {
-            1 if n != 1 || g.dim() == 0 => false,
-            k if k == n => true,
-            _ => {
-                return Err(TensorError::ShapeMismatch {
-                    op: OP,
-                    lhs: g.shape().to_vec(),
-                    rhs: vec![n],
-                });
-            }
-        };
+        let per_row = matches!(reduction, CrossEntropyGrad::PerRow);
+        let want = if per_row { n } else { 1 };
+        if g.numel() != want {
+            return Err(TensorError::ShapeMismatch {
+                op: OP,
+                lhs: g.shape().to_vec(),
+                rhs: vec![want],
+            });
+        }
         let dx = Tensor::uninit(OP, &[n, c], DType::F32)?;
         if dx.numel() == 0 {
             return Ok(dx);
         }
         let (x, t, g) = (self.contiguous(), target.contiguous(), g.contiguous());
-        let p = params(OP, n, c, scale)?;
-        let bindings = [
-            Binding {
-                binding: 1,
-                buffer: x.buffer(),
-            },
-            Binding {
-                binding: 2,
-                buffer: t.buffer(),
-            },
-            Binding {
-                binding: 4,
-                buffer: g.buffer(),
-            },
-            Binding {
-                binding: 5,
-                buffer: dx.buffer(),
-            },
+        let norm = match reduction {
+            CrossEntropyGrad::Mean(sums) => sums.contiguous(),
+            // Not read: bind g in its place.
+            _ => g.clone(),
+        };
+        let p = params(OP, n, c, ignore_index)?;
+        let flag = |b: bool| f64::from(u8::from(b));
+        let constants = [
+            ("G_PER_ROW", flag(per_row)),
+            ("MEAN", flag(matches!(reduction, CrossEntropyGrad::Mean(_)))),
         ];
-        dispatch_rows("cross_entropy_backward", per_row, p, &bindings, n);
+        let bindings = [
+            bind(1, &x),
+            bind(2, &t),
+            bind(4, &g),
+            bind(5, &dx),
+            bind(6, &norm),
+        ];
+        dispatch_rows("cross_entropy_backward", &constants, p, &bindings, n);
         Ok(dx)
     }
 
@@ -159,7 +178,13 @@ impl Tensor {
     ///
     /// # Panics
     /// If the shapes do not fit (autograd passes the forward's own tensors).
-    pub fn cross_entropy_backward(&self, target: &Tensor, g: &Tensor, scale: f32) -> Tensor {
-        crate::ops::or_panic(self.try_cross_entropy_backward(target, g, scale))
+    pub fn cross_entropy_backward(
+        &self,
+        target: &Tensor,
+        g: &Tensor,
+        ignore_index: Option<i32>,
+        reduction: CrossEntropyGrad<'_>,
+    ) -> Tensor {
+        crate::ops::or_panic(self.try_cross_entropy_backward(target, g, ignore_index, reduction))
     }
 }

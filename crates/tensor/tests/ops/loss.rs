@@ -1,27 +1,42 @@
 //! The fused cross-entropy kernels against the CPU formula.
 
+use wgrad_tensor::ops::loss::CrossEntropyGrad;
 use wgrad_tensor::{Tensor, TensorError};
 
 use crate::common::{assert_close, values};
 
-/// Row losses `scale * (logsumexp(x[i]) - x[i, t[i]])` and the gradient
-/// `g_i * scale * (softmax(x[i]) - onehot(t[i]))`, in f64.
-fn cpu(x: &[f32], t: &[i32], c: usize, scale: f32, g: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let mut loss = Vec::new();
-    let mut dx = Vec::new();
-    for (i, &target) in t.iter().enumerate() {
+/// The CPU twin: per-row losses and weights (`[2, n]` flattened) and the
+/// gradient `g_i * w_i / d * (softmax(x[i]) - onehot(t[i]))`, in f64.
+/// `g` has one value or one per row; `mean` divides by the counted rows.
+fn cpu(
+    x: &[f32],
+    t: &[i32],
+    c: usize,
+    ignore: Option<i32>,
+    g: &[f32],
+    mean: bool,
+) -> (Vec<f32>, Vec<f32>) {
+    let n = t.len();
+    let counted: Vec<bool> = t.iter().map(|&l| Some(l) != ignore).collect();
+    let count = counted.iter().filter(|&&c| c).count() as f64;
+    let mut loss = vec![0.0f32; 2 * n];
+    let mut dx = vec![0.0f32; n * c];
+    for (i, &label) in t.iter().enumerate() {
+        if !counted[i] {
+            continue;
+        }
         let row: Vec<f64> = x[i * c..(i + 1) * c]
             .iter()
             .map(|&v| f64::from(v))
             .collect();
         let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
-        let lse = m + s.ln();
-        loss.push((f64::from(scale) * (lse - row[target as usize])) as f32);
-        let gi = f64::from(if g.len() == 1 { g[0] } else { g[i] });
+        loss[i] = (m + s.ln() - row[label as usize]) as f32;
+        loss[n + i] = 1.0;
+        let gi = f64::from(if g.len() == 1 { g[0] } else { g[i] }) / if mean { count } else { 1.0 };
         for (j, v) in row.iter().enumerate() {
-            let onehot = if j == target as usize { 1.0 } else { 0.0 };
-            dx.push((gi * f64::from(scale) * ((v - m).exp() / s - onehot)) as f32);
+            let onehot = if j == label as usize { 1.0 } else { 0.0 };
+            dx[i * c + j] = (gi * ((v - m).exp() / s - onehot)) as f32;
         }
     }
     (loss, dx)
@@ -34,46 +49,50 @@ fn targets(n: usize, c: usize, seed: u32) -> Vec<i32> {
         .collect()
 }
 
+fn read(t: &Tensor) -> Vec<f32> {
+    t.to_vec::<f32>().unwrap()
+}
+
 #[test]
 fn row_losses_and_gradients_match_the_cpu() {
-    // One row, odd sizes, many classes, and more rows than one workgroup.
-    for (k, &(n, c)) in [(1, 1), (3, 7), (64, 10), (130, 1000), (4099, 3)]
-        .iter()
-        .enumerate()
-    {
-        let seed = 10 * k as u32;
-        let xv = values(n * c, -8.0, 8.0, seed);
-        let tv = targets(n, c, seed + 1);
-        let x = Tensor::from_slice(&xv, &[n, c]);
-        let t = Tensor::from_slice(&tv, &[n]);
-        let scale = 1.0 / n as f32;
-        let got = x
-            .try_cross_entropy_rows(&t, scale)
-            .unwrap()
-            .to_vec::<f32>()
-            .unwrap();
-        // A scalar upstream gradient (after mean or sum) and one per row.
-        let g1 = [0.75f32];
-        let (want_loss, want_dx) = cpu(&xv, &tv, c, scale, &g1);
-        assert_close(&format!("rows [{n}, {c}]"), &got, &want_loss, 1e-5);
-        let g = Tensor::from_slice(&g1, &[]);
-        let dx = x.try_cross_entropy_backward(&t, &g, scale).unwrap();
-        assert_close(
-            &format!("backward [{n}, {c}]"),
-            &dx.to_vec::<f32>().unwrap(),
-            &want_dx,
-            1e-5,
-        );
-        let gv = values(n, -1.0, 1.0, seed + 2);
-        let (_, want_dx) = cpu(&xv, &tv, c, 1.0, &gv);
-        let g = Tensor::from_slice(&gv, &[n]);
-        let dx = x.try_cross_entropy_backward(&t, &g, 1.0).unwrap();
-        assert_close(
-            &format!("backward per row [{n}, {c}]"),
-            &dx.to_vec::<f32>().unwrap(),
-            &want_dx,
-            1e-5,
-        );
+    // One row, odd sizes, many classes, more rows than one workgroup; with
+    // and without an ignored class.
+    let shapes = [(1, 1), (3, 7), (64, 10), (130, 1000), (4099, 3)];
+    for (k, &(n, c)) in shapes.iter().enumerate() {
+        for ignore in [None, Some(0)] {
+            let what = format!("[{n}, {c}] ignore {ignore:?}");
+            let seed = 10 * k as u32;
+            let xv = values(n * c, -8.0, 8.0, seed);
+            let tv = targets(n, c, seed + 1);
+            let x = Tensor::from_slice(&xv, &[n, c]);
+            let t = Tensor::from_slice(&tv, &[n]);
+            let rows = x.try_cross_entropy_rows(&t, ignore).unwrap();
+            let (want_rows, _) = cpu(&xv, &tv, c, ignore, &[1.0], false);
+            assert_close(&format!("rows {what}"), &read(&rows), &want_rows, 1e-5);
+
+            // A mean: one upstream value divided by the counted rows.
+            let sums = rows.sum_dim(1, false);
+            let g = Tensor::from_slice(&[0.75f32], &[]);
+            let dx = x
+                .try_cross_entropy_backward(&t, &g, ignore, CrossEntropyGrad::Mean(&sums))
+                .unwrap();
+            let (_, want) = cpu(&xv, &tv, c, ignore, &[0.75], true);
+            assert_close(&format!("mean backward {what}"), &read(&dx), &want, 1e-5);
+
+            let dx = x
+                .try_cross_entropy_backward(&t, &g, ignore, CrossEntropyGrad::Sum)
+                .unwrap();
+            let (_, want) = cpu(&xv, &tv, c, ignore, &[0.75], false);
+            assert_close(&format!("sum backward {what}"), &read(&dx), &want, 1e-5);
+
+            let gv = values(n, -1.0, 1.0, seed + 2);
+            let g = Tensor::from_slice(&gv, &[n]);
+            let dx = x
+                .try_cross_entropy_backward(&t, &g, ignore, CrossEntropyGrad::PerRow)
+                .unwrap();
+            let (_, want) = cpu(&xv, &tv, c, ignore, &gv, false);
+            assert_close(&format!("per-row backward {what}"), &read(&dx), &want, 1e-5);
+        }
     }
 }
 
@@ -81,18 +100,14 @@ fn row_losses_and_gradients_match_the_cpu() {
 fn strided_logits_are_read_through_a_copy() {
     let xv = values(6 * 4, -3.0, 3.0, 7);
     let x = Tensor::from_slice(&xv, &[4, 6]).t(); // [6, 4], column-major
+    let xs = &xv;
     let dense: Vec<f32> = (0..6)
-        .flat_map(|i| (0..4).map(move |j| (i, j)))
-        .map(|(i, j)| xv[j * 6 + i])
+        .flat_map(|i| (0..4).map(move |j| xs[j * 6 + i]))
         .collect();
     let tv = [0, 3, 1, 2, 2, 0];
     let t = Tensor::from_slice(&tv, &[6]);
-    let got = x
-        .try_cross_entropy_rows(&t, 1.0)
-        .unwrap()
-        .to_vec::<f32>()
-        .unwrap();
-    let (want, _) = cpu(&dense, &tv, 4, 1.0, &[1.0]);
+    let got = read(&x.try_cross_entropy_rows(&t, None).unwrap());
+    let (want, _) = cpu(&dense, &tv, 4, None, &[1.0], false);
     assert_close("transposed logits", &got, &want, 1e-5);
 }
 
@@ -100,15 +115,17 @@ fn strided_logits_are_read_through_a_copy() {
 fn empty_inputs_and_bad_targets() {
     let x = Tensor::zeros(&[0, 5]);
     let t = Tensor::from_slice::<i32>(&[], &[0]);
-    assert_eq!(x.try_cross_entropy_rows(&t, 1.0).unwrap().shape(), &[0]);
+    assert_eq!(x.try_cross_entropy_rows(&t, None).unwrap().shape(), &[2, 0]);
+    // No classes: every counted row's loss is undefined.
+    let x = Tensor::zeros(&[2, 0]);
+    let t = Tensor::from_slice(&[0i32, -100], &[2]);
+    let got = read(&x.try_cross_entropy_rows(&t, Some(-100)).unwrap());
+    assert!(got[0].is_nan() && got[1] == 0.0, "{got:?}");
+    assert_eq!(&got[2..], &[1.0, 0.0]);
     // A target outside the classes poisons its own row only.
     let x = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0], &[2, 2]);
     let t = Tensor::from_slice(&[5i32, 1], &[2]);
-    let got = x
-        .try_cross_entropy_rows(&t, 1.0)
-        .unwrap()
-        .to_vec::<f32>()
-        .unwrap();
+    let got = read(&x.try_cross_entropy_rows(&t, None).unwrap());
     assert!(got[0].is_nan(), "{got:?}");
     assert!(
         (got[1] - (1.0f32 + (-1.0f32).exp()).ln()).abs() < 1e-6,
@@ -120,7 +137,7 @@ fn empty_inputs_and_bad_targets() {
 fn shape_and_dtype_errors_name_the_op() {
     let x = Tensor::zeros(&[3, 4]);
     let t = Tensor::from_slice(&[0i32, 1], &[2]);
-    let e = x.try_cross_entropy_rows(&t, 1.0).unwrap_err();
+    let e = x.try_cross_entropy_rows(&t, None).unwrap_err();
     assert!(
         matches!(
             e,
@@ -132,11 +149,13 @@ fn shape_and_dtype_errors_name_the_op() {
         "{e}"
     );
     let tf = Tensor::zeros(&[3]);
-    let e = x.try_cross_entropy_rows(&tf, 1.0).unwrap_err();
+    let e = x.try_cross_entropy_rows(&tf, None).unwrap_err();
     assert!(e.to_string().contains("target"), "{e}");
     let t3 = Tensor::from_slice(&[0i32, 1, 2], &[3]);
     let g = Tensor::zeros(&[2]);
-    let e = x.try_cross_entropy_backward(&t3, &g, 1.0).unwrap_err();
+    let e = x
+        .try_cross_entropy_backward(&t3, &g, None, CrossEntropyGrad::PerRow)
+        .unwrap_err();
     assert!(
         matches!(
             e,
