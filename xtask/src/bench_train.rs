@@ -123,6 +123,10 @@ struct Epoch {
     allocations_after_first_step: u64,
     /// Test accuracy of the trained model.
     accuracy: f64,
+    /// Pipelines created during the epoch. (lavapipe compiles a pipeline
+    /// when it first runs, so the compile time is inside the epoch's time,
+    /// not in `CompileStats::time`.)
+    pipelines: u64,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -159,7 +163,8 @@ pub fn run(
         let epoch = train_epoch(rt, workload, &m, &train_dl, &test_dl)?;
         println!(
             "{:<12} {} epoch: {:.3} s, {:.0} samples/s, {} steps, {:.2} submissions/step, \
-             {} buffers allocated after the first step, test accuracy {:.4}",
+             {} buffers allocated after the first step, {} pipelines created, \
+             test accuracy {:.4}",
             workload.name(),
             if run == 0 { "cold" } else { "warm" },
             epoch.seconds,
@@ -167,6 +172,7 @@ pub fn run(
             epoch.steps,
             epoch.submissions_per_step,
             epoch.allocations_after_first_step,
+            epoch.pipelines,
             epoch.accuracy,
         );
         if run == 0 {
@@ -224,6 +230,7 @@ fn train_epoch(
     let mut opt = workload.optimizer(model.parameters());
     model.train();
     rt.synchronize()?;
+    let compiled_before = rt.compile_stats();
     let start = Instant::now();
     let (mut samples, mut steps) = (0, 0u64);
     let (mut submissions, mut allocations) = (0, 0);
@@ -244,7 +251,9 @@ fn train_epoch(
     let submissions_per_step =
         (rt.submissions() - submissions) as f64 / steps.saturating_sub(1).max(1) as f64;
     let allocations_after_first_step = rt.pool_stats().allocations - allocations;
+    let pipelines = rt.compile_stats().pipelines - compiled_before.pipelines;
     Ok(Epoch {
+        pipelines,
         seconds,
         samples,
         steps,

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use crate::error::{Result, TensorError};
 use batch::State;
 pub(crate) use batch::{Binding, grid_1d};
-pub use pipelines::{Kernel, Shader};
+pub use pipelines::{CompileStats, Kernel, Shader};
 pub use pool::PoolStats;
 pub use profile::KernelTime;
 
@@ -152,6 +152,11 @@ impl Runtime {
         self.profile.as_ref().map_or_else(Vec::new, |p| {
             p.lock().unwrap_or_else(|p| p.into_inner()).take()
         })
+    }
+
+    /// Pipelines compiled so far and the time spent compiling them.
+    pub fn compile_stats(&self) -> CompileStats {
+        self.pipelines.stats()
     }
 
     /// How many batches of work have been submitted to the device so far.

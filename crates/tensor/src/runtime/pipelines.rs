@@ -36,10 +36,22 @@ pub(crate) struct Pipeline {
 
 type Key = (&'static str, &'static str, Vec<(&'static str, u64)>);
 
+/// How many pipelines were compiled, and the wall time it took.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CompileStats {
+    /// Pipelines created (one per shader, entry point and constants).
+    pub pipelines: u64,
+    /// Time spent in `create_compute_pipeline`. Most drivers compile there;
+    /// lavapipe (Mesa 22.3) compiles when the pipeline first runs, so there
+    /// this is small and the compile shows up as device time.
+    pub time: std::time::Duration,
+}
+
 #[derive(Default)]
 pub(crate) struct PipelineCache {
     modules: Mutex<HashMap<&'static str, Arc<wgpu::ShaderModule>>>,
     pipelines: Mutex<HashMap<Key, Arc<Pipeline>>>,
+    stats: Mutex<CompileStats>,
 }
 
 impl PipelineCache {
@@ -60,6 +72,7 @@ impl PipelineCache {
             return p.clone();
         }
         let module = self.module(device, kernel.shader);
+        let start = std::time::Instant::now();
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry),
             layout: None,
@@ -72,10 +85,20 @@ impl PipelineCache {
             },
             cache: None,
         });
+        {
+            let mut stats = lock(&self.stats);
+            stats.pipelines += 1;
+            stats.time += start.elapsed();
+        }
         let layout = pipeline.get_bind_group_layout(0);
         let compiled = Arc::new(Pipeline { pipeline, layout });
         lock(&self.pipelines).insert(key, compiled.clone());
         compiled
+    }
+
+    /// What compiling pipelines has cost so far.
+    pub(crate) fn stats(&self) -> CompileStats {
+        *lock(&self.stats)
     }
 
     fn module(&self, device: &wgpu::Device, shader: &'static Shader) -> Arc<wgpu::ShaderModule> {
