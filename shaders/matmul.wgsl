@@ -291,6 +291,9 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 // per image) gets many invocations instead of one or two busy lanes; the
 // host adds split-K (see `k_chunk`) when even that leaves lanes idle.
 override WG_N: u32 = 8u;
+// 1: a 4 x 4 block per invocation; 2: 8 x 8 (four blocks, half the loads
+// per multiply-add), for products that still fill the lanes with it.
+override SMALL_QUADS: u32 = 1u;
 const SMALL_WG: u32 = 64u;
 
 @compute @workgroup_size(SMALL_WG)
@@ -298,15 +301,34 @@ fn matmul_small(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     let zs = p.batch_start + wid.z;
     let offs = batch_offsets(zs % p.batch_count);
     let wg_m = SMALL_WG / WG_N;
-    let r0 = p.row_start + (wid.y * wg_m + li / WG_N) * 4u;
-    let c0 = p.col_start + (wid.x * WG_N + li % WG_N) * 4u;
+    let edge = 4u * SMALL_QUADS;
+    let r0 = p.row_start + (wid.y * wg_m + li / WG_N) * edge;
+    let c0 = p.col_start + (wid.x * WG_N + li % WG_N) * edge;
     let ks = k_range(zs);
-    var acc = mat4x4<f32>();
+    var acc00 = mat4x4<f32>();
+    var acc01 = mat4x4<f32>();
+    var acc10 = mat4x4<f32>();
+    var acc11 = mat4x4<f32>();
     for (var k = ks.x; k < ks.y; k += 4u) {
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(ks.y);
-        acc += b_block(offs.y, c0, k, live) * a_block(offs.x, r0, k, live);
+        let b0 = b_block(offs.y, c0, k, live);
+        let a0 = a_block(offs.x, r0, k, live);
+        acc00 += b0 * a0;
+        if (SMALL_QUADS > 1u) {
+            let b1 = b_block(offs.y, c0 + 4u, k, live);
+            let a1 = a_block(offs.x, r0 + 4u, k, live);
+            acc01 += b1 * a0;
+            acc10 += b0 * a1;
+            acc11 += b1 * a1;
+        }
     }
-    store_block(zs * p.m * p.n, r0, c0, acc);
+    let cz = zs * p.m * p.n;
+    store_block(cz, r0, c0, acc00);
+    if (SMALL_QUADS > 1u) {
+        store_block(cz, r0, c0 + 4u, acc01);
+        store_block(cz, r0 + 4u, c0, acc10);
+        store_block(cz, r0 + 4u, c0 + 4u, acc11);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -332,6 +332,8 @@ struct Plan {
     row_quads: usize,
     /// `WG_N` of the small kernel: invocations side by side along n.
     lanes_n: usize,
+    /// `SMALL_QUADS` of the small kernel: 4 x 4 (1) or 8 x 8 (2) blocks.
+    small_quads: usize,
     splits: usize,
     /// Values of k each split covers (a multiple of 4).
     k_chunk: usize,
@@ -345,6 +347,9 @@ const REGISTER_MIN_INVOCATIONS: usize = 32;
 const SMALL_TARGET_INVOCATIONS: usize = 512;
 /// ...as long as every split still covers this many values of k.
 const SMALL_MIN_K_CHUNK: usize = 32;
+/// The small kernel takes 8 x 8 blocks when that still gives this many
+/// invocations.
+const SMALL_WIDE_MIN_INVOCATIONS: usize = 128;
 
 impl Plan {
     fn choose(kernel: MatmulKernel, m: usize, n: usize, k: usize, batches: usize) -> Plan {
@@ -354,6 +359,7 @@ impl Plan {
             transposed: false,
             row_quads: 8,
             lanes_n: 1,
+            small_quads: 1,
             splits: 1,
             k_chunk: k,
         };
@@ -373,12 +379,16 @@ impl Plan {
             plan.block = (row_block, REGISTER_COLS * REGISTER_WORKGROUP);
             return plan;
         }
-        // 4 x 4 blocks, as many lanes along n as the columns fill (a power
-        // of two up to the workgroup's 64), k split for parallelism.
+        // 4 x 4 or 8 x 8 blocks per invocation, as many lanes along n as
+        // the columns fill (a power of two up to the workgroup's 64), k
+        // split for parallelism.
         plan.entry = "matmul_small";
-        plan.lanes_n = cols.div_ceil(4).next_power_of_two().min(SMALL_WORKGROUP);
-        plan.block = (4 * SMALL_WORKGROUP / plan.lanes_n, 4 * plan.lanes_n);
-        let invocations = rows.div_ceil(4) * cols.div_ceil(4) * batches;
+        let wide = rows.div_ceil(8) * cols.div_ceil(8) * batches >= SMALL_WIDE_MIN_INVOCATIONS;
+        plan.small_quads = if wide { 2 } else { 1 };
+        let edge = 4 * plan.small_quads;
+        plan.lanes_n = cols.div_ceil(edge).next_power_of_two().min(SMALL_WORKGROUP);
+        plan.block = (edge * SMALL_WORKGROUP / plan.lanes_n, edge * plan.lanes_n);
+        let invocations = rows.div_ceil(edge) * cols.div_ceil(edge) * batches;
         let wanted = SMALL_TARGET_INVOCATIONS.div_ceil(invocations);
         let most = (k / SMALL_MIN_K_CHUNK).max(1);
         plan.k_chunk = k.div_ceil(wanted.clamp(1, most)).next_multiple_of(4);
@@ -401,7 +411,10 @@ fn dispatch_chunks(
     [n, m, batches]: [usize; 3],
 ) {
     let bind = |binding, buffer| Binding { binding, buffer };
-    let lanes = [("WG_N", plan.lanes_n as f64)];
+    let lanes = [
+        ("WG_N", plan.lanes_n as f64),
+        ("SMALL_QUADS", plan.small_quads as f64),
+    ];
     let row_quads = [("TM_QUADS", plan.row_quads as f64)];
     let (constants, bindings): (Vec<_>, _) = match plan.entry {
         // The tiled kernel reads only the orientation constants and a, b
