@@ -18,8 +18,14 @@
 // max_dim_merge: the same over (value x, index xi) pairs from an earlier pass.
 // Ties go to the lowest index (PyTorch's CPU kernels); a NaN beats every
 // number, the first NaN winning (PyTorch propagates NaN through max/min).
+//
+// The slots are covered by a grid-stride loop (i = gid.x, gid.x + stride,
+// ...) over a bounded grid (see binary.wgsl), so a reduction with many
+// short rows does not launch one workgroup (a thread-pool task on
+// lavapipe) per 64 outputs. The fold order within a slot does not depend on
+// the grid, so results are the same bits whatever the device.
 
-const WORKGROUP_SIZE: u32 = 64u;
+const WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u; // max_dim, max_dim_merge: 0 = max, 1 = min
 
 struct Params {
@@ -37,13 +43,32 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> idx: array<i32>;
 @group(0) @binding(4) var<storage, read> xi: array<i32>;
 
+// lavapipe (Mesa 22.3) specialises a shader on uniforms that bound its
+// loops and recompiles it at every dispatch; a value that also depends on a
+// buffer's length is not a uniform to it.
+fn opaque(v: u32) -> u32 {
+    return select(v, 0u, arrayLength(&y) == 0u);
+}
+
+// The loop-bounding parameters, read once through `opaque`.
+struct Span {
+    n: u32,
+    inner: u32,
+    chunks: u32,
+    slots: u32,
+}
+
+fn span() -> Span {
+    return Span(opaque(p.n), opaque(p.inner), opaque(p.chunks), opaque(p.slots));
+}
+
 // Storage index of element k = 0 of slot i's row, and the slot's chunk c.
-fn row_start(i: u32) -> vec2<u32> {
-    let j = i % p.inner;
-    let t = i / p.inner;
-    let c = t % p.chunks;
-    let o = t / p.chunks;
-    return vec2<u32>(o * p.n * p.inner + j, c);
+fn row_start(s: Span, i: u32) -> vec2<u32> {
+    let j = i % s.inner;
+    let t = i / s.inner;
+    let c = t % s.chunks;
+    let o = t / s.chunks;
+    return vec2<u32>(o * s.n * s.inner + j, c);
 }
 
 // By bits, because WGSL lets compilers assume floats are never NaN.
@@ -64,59 +89,59 @@ fn better(v: f32, vi: i32, b: f32, bi: i32) -> bool {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
-    // The grid is rounded up to whole workgroups: extra invocations stop here.
-    if (i >= p.slots) {
-        return;
+    let s = span();
+    let divisor = p.divisor;
+    let stride = nwg.x * WORKGROUP_SIZE;
+    for (var i = gid.x; i < s.slots; i += stride) {
+        let rc = row_start(s, i);
+        var acc = 0.0;
+        for (var k = rc.y; k < s.n; k += s.chunks) {
+            acc += x[rc.x + k * s.inner];
+        }
+        y[i] = acc / divisor;
     }
-    let rc = row_start(i);
-    var acc = 0.0;
-    for (var k = rc.y; k < p.n; k += p.chunks) {
-        acc += x[rc.x + k * p.inner];
-    }
-    y[i] = acc / p.divisor;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn max_dim(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
-    if (i >= p.slots) {
-        return;
-    }
-    let rc = row_start(i);
-    // chunks <= n, so every slot has at least its first element k = c.
-    var best = x[rc.x + rc.y * p.inner];
-    var bi = i32(rc.y);
-    for (var k = rc.y + p.chunks; k < p.n; k += p.chunks) {
-        let v = x[rc.x + k * p.inner];
-        if (better(v, i32(k), best, bi)) {
-            best = v;
-            bi = i32(k);
+    let s = span();
+    let stride = nwg.x * WORKGROUP_SIZE;
+    for (var i = gid.x; i < s.slots; i += stride) {
+        let rc = row_start(s, i);
+        // chunks <= n, so every slot has at least its first element k = c.
+        var best = x[rc.x + rc.y * s.inner];
+        var bi = i32(rc.y);
+        for (var k = rc.y + s.chunks; k < s.n; k += s.chunks) {
+            let v = x[rc.x + k * s.inner];
+            if (better(v, i32(k), best, bi)) {
+                best = v;
+                bi = i32(k);
+            }
         }
+        y[i] = best;
+        idx[i] = bi;
     }
-    y[i] = best;
-    idx[i] = bi;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn max_dim_merge(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
-    if (i >= p.slots) {
-        return;
-    }
-    let rc = row_start(i);
-    let first = rc.x + rc.y * p.inner;
-    var best = x[first];
-    var bi = xi[first];
-    for (var k = rc.y + p.chunks; k < p.n; k += p.chunks) {
-        let at = rc.x + k * p.inner;
-        let v = x[at];
-        let vi = xi[at];
-        if (better(v, vi, best, bi)) {
-            best = v;
-            bi = vi;
+    let s = span();
+    let stride = nwg.x * WORKGROUP_SIZE;
+    for (var i = gid.x; i < s.slots; i += stride) {
+        let rc = row_start(s, i);
+        let first = rc.x + rc.y * s.inner;
+        var best = x[first];
+        var bi = xi[first];
+        for (var k = rc.y + s.chunks; k < s.n; k += s.chunks) {
+            let at = rc.x + k * s.inner;
+            let v = x[at];
+            let vi = xi[at];
+            if (better(v, vi, best, bi)) {
+                best = v;
+                bi = vi;
+            }
         }
+        y[i] = best;
+        idx[i] = bi;
     }
-    y[i] = best;
-    idx[i] = bi;
 }

@@ -3,8 +3,11 @@
 
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::layout::{broadcast_layout, broadcast_shapes, coalesce};
-use crate::ops::{dispatch_1d, or_panic, pack8, to_u32};
+use crate::layout::{broadcast_layout, broadcast_shapes};
+use crate::ops::{
+    ELEMENTS_PER_INVOCATION, VEC4_PER_INVOCATION, coalesce_min1, dispatch_items, or_panic,
+    pack_divisors, pack8, to_u32,
+};
 use crate::runtime::{Binding, Kernel};
 use crate::shaders::BINARY;
 use crate::tensor::Tensor;
@@ -67,10 +70,11 @@ impl Tensor {
         };
         let la = broadcast_layout(&a.layout, &shape);
         let lb = broadcast_layout(&b.layout, &shape);
-        let (merged, strides) = coalesce(&shape, &[&la.strides, &lb.strides]);
+        let (merged, strides) = coalesce_min1(&shape, &[&la.strides, &lb.strides]);
         let out = Tensor::uninit(name, &shape, DType::F32)?;
-        let mut p = Vec::with_capacity(28);
-        p.extend(pack8(name, &merged)?);
+        let dims = pack8(name, &merged)?;
+        let mut p = Vec::with_capacity(44);
+        p.extend(dims);
         p.extend(pack8(name, &strides[0])?);
         p.extend(pack8(name, &strides[1])?);
         p.extend([
@@ -79,26 +83,38 @@ impl Tensor {
             to_u32(name, la.offset)?,
             to_u32(name, lb.offset)?,
         ]);
-        let bindings = [
-            Binding {
-                binding: 1,
-                buffer: a.buffer(),
-            },
-            Binding {
-                binding: 2,
-                buffer: b.buffer(),
-            },
-            Binding {
-                binding: 3,
-                buffer: out.buffer(),
-            },
-        ];
-        dispatch_1d(
-            Kernel::new(&BINARY, "binary"),
-            &[("OP", op as u32 as f64)],
+        p.extend(pack_divisors(&dims));
+        // Dense operands at offsets that are multiples of 4 (RANK 1, stride 1)
+        // move four elements per access in binary_vec4, which binds the same
+        // buffers at 4, 5 and 6.
+        let dense = merged.len() == 1 && strides.iter().all(|s| s[0] == 1);
+        let vec4 = dense && la.offset.is_multiple_of(4) && lb.offset.is_multiple_of(4);
+        let (entry, first, items, per_invocation) = if vec4 {
+            (
+                "binary_vec4",
+                4,
+                out.numel().div_ceil(4),
+                VEC4_PER_INVOCATION,
+            )
+        } else {
+            ("binary", 1, out.numel(), ELEMENTS_PER_INVOCATION)
+        };
+        let bindings: Vec<Binding<'_>> = [&a, &b, &out]
+            .into_iter()
+            .zip(first..)
+            .map(|(t, binding)| Binding {
+                binding,
+                buffer: t.buffer(),
+            })
+            .collect();
+        let constants = [("OP", op as u32 as f64), ("RANK", merged.len() as f64)];
+        dispatch_items(
+            Kernel::new(&BINARY, entry),
+            &constants,
             &p,
             &bindings,
-            out.numel(),
+            items,
+            per_invocation,
         );
         Ok(out)
     }

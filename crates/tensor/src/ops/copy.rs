@@ -2,35 +2,56 @@
 
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
-use crate::layout::{Layout, broadcast_layout, broadcast_shapes, coalesce};
-use crate::ops::{dispatch_1d, or_panic, pack8, to_u32};
+use crate::layout::{Layout, broadcast_layout, broadcast_shapes};
+use crate::ops::{
+    ELEMENTS_PER_INVOCATION, VEC4_PER_INVOCATION, coalesce_min1, dispatch_items, or_panic,
+    pack_divisors, pack8, to_u32,
+};
 use crate::runtime::{Binding, Kernel};
 use crate::shaders::COPY;
 use crate::tensor::Tensor;
 
 /// Which `copy.wgsl` entry moves the words.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Move {
     Copy,
+    Fill,
     CastI32F32,
     CastF32I32,
 }
 
 impl Move {
-    fn kernel(self) -> Kernel {
-        match self {
-            Move::Copy => Kernel::new(&COPY, "copy"),
-            Move::CastI32F32 => Kernel::new(&COPY, "cast_i32_f32"),
-            Move::CastF32I32 => Kernel::new(&COPY, "cast_f32_i32"),
+    /// The strided entry point, or the one moving four words per access
+    /// (`copy_vec4`, `fill_vec4`) for dense views at offsets that are
+    /// multiples of 4.
+    fn entry(self, vec4: bool) -> &'static str {
+        match (self, vec4) {
+            (Move::Copy, false) => "copy",
+            (Move::Copy, true) => "copy_vec4",
+            (Move::Fill, false) => "fill",
+            (Move::Fill, true) => "fill_vec4",
+            (Move::CastI32F32, _) => "cast_i32_f32",
+            (Move::CastF32I32, _) => "cast_f32_i32",
         }
     }
 }
 
-/// `copy.wgsl`'s Params for a src view and a dst view of one shape.
-fn params(op: &'static str, src: &Layout, dst: &Layout, value: u32) -> Result<Vec<u32>> {
-    let (shape, strides) = coalesce(&dst.shape, &[&src.strides, &dst.strides]);
-    let mut p = Vec::with_capacity(32);
-    p.extend(pack8(op, &shape)?);
+/// `copy.wgsl`'s Params for a src view and a dst view of one shape, and
+/// what the dispatch needs to know about them.
+struct Packed {
+    words: Vec<u32>,
+    /// The merged rank, the `RANK` pipeline constant.
+    rank: usize,
+    /// Both views dense (one merged dim of stride 1) at offsets that are
+    /// multiples of 4.
+    vec4: bool,
+}
+
+fn params(op: &'static str, src: &Layout, dst: &Layout, value: u32) -> Result<Packed> {
+    let (shape, strides) = coalesce_min1(&dst.shape, &[&src.strides, &dst.strides]);
+    let dims = pack8(op, &shape)?;
+    let mut p = Vec::with_capacity(48);
+    p.extend(dims);
     p.extend(pack8(op, &strides[0])?);
     p.extend(pack8(op, &strides[1])?);
     p.extend([
@@ -39,31 +60,57 @@ fn params(op: &'static str, src: &Layout, dst: &Layout, value: u32) -> Result<Ve
         to_u32(op, src.offset)?,
         to_u32(op, dst.offset)?,
         value,
+        0,
+        0,
+        0,
     ]);
-    Ok(p)
+    p.extend(pack_divisors(&dims));
+    let dense = shape.len() == 1 && strides.iter().all(|s| s[0] == 1);
+    Ok(Packed {
+        words: p,
+        rank: shape.len(),
+        vec4: dense && src.offset.is_multiple_of(4) && dst.offset.is_multiple_of(4),
+    })
 }
 
-/// Moves `src` (viewed with `src_layout`) into `dst`'s storage at `dst_layout`.
+/// Moves `src` (viewed with `src_layout`) into `dst`'s storage at
+/// `dst_layout`; a fill (of `value`) when `how` is `Move::Fill` (`src` is
+/// then `dst`, and is not bound).
 fn move_words(
     op: &'static str,
     how: Move,
-    src: &Tensor,
-    src_layout: &Layout,
-    dst: &Tensor,
-    dst_layout: &Layout,
+    (src, src_layout): (&Tensor, &Layout),
+    (dst, dst_layout): (&Tensor, &Layout),
+    value: u32,
 ) -> Result<()> {
-    let p = params(op, src_layout, dst_layout, 0)?;
-    let bindings = [
-        Binding {
-            binding: 1,
+    let p = params(op, src_layout, dst_layout, value)?;
+    let vec4 = p.vec4 && matches!(how, Move::Copy | Move::Fill);
+    // The vec4 entries bind the same buffers at 3 and 4.
+    let first = if vec4 { 3 } else { 1 };
+    let mut bindings = Vec::with_capacity(2);
+    if how != Move::Fill {
+        bindings.push(Binding {
+            binding: first,
             buffer: src.buffer(),
-        },
-        Binding {
-            binding: 2,
-            buffer: dst.buffer(),
-        },
-    ];
-    dispatch_1d(how.kernel(), &[], &p, &bindings, dst_layout.numel());
+        });
+    }
+    bindings.push(Binding {
+        binding: first + 1,
+        buffer: dst.buffer(),
+    });
+    let (items, per_invocation) = if vec4 {
+        (dst_layout.numel().div_ceil(4), VEC4_PER_INVOCATION)
+    } else {
+        (dst_layout.numel(), ELEMENTS_PER_INVOCATION)
+    };
+    dispatch_items(
+        Kernel::new(&COPY, how.entry(vec4)),
+        &[("RANK", p.rank as f64)],
+        &p.words,
+        &bindings,
+        items,
+        per_invocation,
+    );
     Ok(())
 }
 
@@ -82,10 +129,9 @@ impl Tensor {
         or_panic(move_words(
             "contiguous",
             Move::Copy,
-            self,
-            &self.layout,
-            &out,
-            &out.layout,
+            (self, &self.layout),
+            (&out, &out.layout),
+            0,
         ));
         out
     }
@@ -115,7 +161,7 @@ impl Tensor {
             src.clone()
         };
         let src_layout = broadcast_layout(&src.layout, self.shape());
-        move_words("copy_", how, &src, &src_layout, self, &self.layout)
+        move_words("copy_", how, (&src, &src_layout), (self, &self.layout), 0)
     }
 
     /// `t.copy_(src)`; see [`Tensor::try_copy_`].
@@ -132,10 +178,9 @@ impl Tensor {
         or_panic(move_words(
             "clone",
             Move::Copy,
-            self,
-            &self.layout,
-            &out,
-            &out.layout,
+            (self, &self.layout),
+            (&out, &out.layout),
+            0,
         ));
         out
     }
@@ -146,12 +191,8 @@ impl Tensor {
             DType::F32 => value.to_bits(),
             DType::I32 => (value as i32) as u32,
         };
-        let p = or_panic(params("fill_", &self.layout, &self.layout, bits));
-        let bindings = [Binding {
-            binding: 2,
-            buffer: self.buffer(),
-        }];
-        dispatch_1d(Kernel::new(&COPY, "fill"), &[], &p, &bindings, self.numel());
+        let layout = (self, &self.layout);
+        or_panic(move_words("fill_", Move::Fill, layout, layout, bits));
     }
 
     /// Sets every element to zero in place (`t.zero_()`).
@@ -173,10 +214,9 @@ impl Tensor {
         or_panic(move_words(
             "to_dtype",
             how,
-            self,
-            &self.layout,
-            &out,
-            &out.layout,
+            (self, &self.layout),
+            (&out, &out.layout),
+            0,
         ));
         out
     }

@@ -11,7 +11,7 @@
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
 use crate::layout::{Layout, normalize_dim};
-use crate::ops::{dispatch_1d, or_panic, pack8, to_u32};
+use crate::ops::{ELEMENTS_PER_INVOCATION, dispatch_items, or_panic, pack_divisors, pack8, to_u32};
 use crate::runtime::{Binding, Kernel};
 use crate::shaders::INDEX;
 use crate::tensor::Tensor;
@@ -41,7 +41,9 @@ fn require(op: &'static str, t: &Tensor, dtype: DType) -> Result<()> {
 }
 
 /// `index.wgsl`'s Params: the output shape, up to three operand layouts
-/// (viewed with that shape), then the scalars. 40 words, as in WGSL.
+/// (viewed with that shape), the scalars, then `div_by`'s multipliers and
+/// shifts for the shape. 56 words, as in WGSL. The shape has at least one
+/// dim (its length is also the `RANK` pipeline constant).
 pub(super) fn params(
     op: &'static str,
     shape: &[usize],
@@ -49,8 +51,10 @@ pub(super) fn params(
     dim: usize,
     size: usize,
 ) -> Result<Vec<u32>> {
-    let mut p = Vec::with_capacity(40);
-    p.extend(pack8(op, shape)?);
+    debug_assert!(!shape.is_empty(), "{op}: index.wgsl needs RANK >= 1");
+    let dims = pack8(op, shape)?;
+    let mut p = Vec::with_capacity(56);
+    p.extend(dims);
     for k in 0..3 {
         p.extend(match ops.get(k) {
             Some(l) => pack8(op, &l.strides)?,
@@ -67,7 +71,31 @@ pub(super) fn params(
         p.push(ops.get(k).map_or(Ok(0), |l| to_u32(op, l.offset))?);
     }
     p.push(0);
+    p.extend(pack_divisors(&dims));
     Ok(p)
+}
+
+/// Where `params` puts the rank: after the shape and three strides (4 x 8
+/// words) and numel.
+const RANK_SLOT: usize = 33;
+
+/// Dispatches `entry` of `index.wgsl` over the `numel` output elements,
+/// specialised on the rank that `params` packed.
+pub(super) fn dispatch_index(
+    entry: &'static str,
+    p: &[u32],
+    bindings: &[Binding<'_>],
+    numel: usize,
+) {
+    let rank = [("RANK", f64::from(p[RANK_SLOT]))];
+    dispatch_items(
+        Kernel::new(&INDEX, entry),
+        &rank,
+        p,
+        bindings,
+        numel,
+        ELEMENTS_PER_INVOCATION,
+    );
 }
 
 /// A binding of `t`'s buffer.
@@ -90,13 +118,7 @@ fn gather_words(
     let out = Tensor::uninit(op, &il.shape, x.dtype)?;
     let p = params(op, &il.shape, &[&x.layout, il], dim, x.shape()[dim])?;
     let bindings = [bind(1, x), bind(2, index), bind(3, &out)];
-    dispatch_1d(
-        Kernel::new(&INDEX, "gather"),
-        &[],
-        &p,
-        &bindings,
-        out.numel(),
-    );
+    dispatch_index("gather", &p, &bindings, out.numel());
     Ok(out)
 }
 
@@ -113,13 +135,7 @@ fn gather_backward_words(
     let dx = Tensor::uninit(op, input_shape, DType::F32)?;
     let p = params(op, input_shape, &[&dy.layout, il], dim, dy.shape()[dim])?;
     let bindings = [bind(4, dy), bind(2, index), bind(5, &dx)];
-    dispatch_1d(
-        Kernel::new(&INDEX, "gather_backward"),
-        &[],
-        &p,
-        &bindings,
-        dx.numel(),
-    );
+    dispatch_index("gather_backward", &p, &bindings, dx.numel());
     Ok(dx)
 }
 

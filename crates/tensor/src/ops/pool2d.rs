@@ -3,7 +3,7 @@
 
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
-use crate::ops::{dispatch_1d, or_panic, to_u32};
+use crate::ops::{ELEMENTS_PER_INVOCATION, dispatch_items, magic_divisor, or_panic, to_u32};
 use crate::runtime::{Binding, Kernel};
 use crate::shaders::POOL2D;
 use crate::tensor::Tensor;
@@ -97,6 +97,29 @@ struct Window {
     dilation: (usize, usize),
     ceil_mode: bool,
     count_include_pad: bool,
+}
+
+/// Whether `max_pool2d_w2` applies: windows two columns wide at column
+/// stride 2 without column padding or dilation, and input and output widths
+/// and offsets that keep every vec4 aligned within its row.
+fn vec4_columns(win: &Window, w: usize, ow: usize, offsets: [usize; 3]) -> bool {
+    win.kernel.1 == 2
+        && win.stride.1 == 2
+        && win.padding.1 == 0
+        && win.dilation.1 == 1
+        && w.is_multiple_of(4)
+        && ow.is_multiple_of(4)
+        && offsets.iter().all(|o| o.is_multiple_of(4))
+}
+
+impl Window {
+    /// Whether an input position can lie in more than one window: a step
+    /// shorter than the dilated kernel in either direction.
+    fn windows_overlap(&self) -> bool {
+        let span = |k: usize, d: usize| (k - 1) * d + 1;
+        self.stride.0 < span(self.kernel.0, self.dilation.0)
+            || self.stride.1 < span(self.kernel.1, self.dilation.1)
+    }
 }
 
 /// PyTorch's `pooling_output_shape`: floor (or ceil) division, and in ceil
@@ -194,7 +217,25 @@ fn params(
     let largest = (n * c * h * w).max(n * c * oh * ow) + offsets.iter().max().unwrap_or(&0);
     to_u32(op, largest)?;
     p.extend([u32::from(win.count_include_pad), to_u32(op, numel)?, 0, 0]);
+    // div_by's multipliers and shifts, in pairs: (ow, oh), (w, h), strides,
+    // (ow / 4, unused).
+    for divisor in [ow, oh, w, h, s.0, s.1, ow / 4, 0] {
+        let (m, l) = magic_divisor(to_u32(op, divisor)?);
+        p.extend([m, l]);
+    }
     Ok(p)
+}
+
+/// Dispatches `entry` of `pool2d.wgsl` over `numel` output elements.
+fn dispatch_pool(entry: &'static str, p: &[u32], bindings: &[Binding<'_>], numel: usize) {
+    dispatch_items(
+        Kernel::new(&POOL2D, entry),
+        &[],
+        p,
+        bindings,
+        numel,
+        ELEMENTS_PER_INVOCATION,
+    );
 }
 
 fn require(op: &'static str, t: &Tensor, dtype: DType) -> Result<()> {
@@ -237,16 +278,18 @@ pub fn try_max_pool2d(x: &Tensor, opts: MaxPool2dOptions) -> Result<(Tensor, Ten
     let y = Tensor::uninit(OP, &out, DType::F32)?;
     let indices = Tensor::uninit(OP, &out, DType::I32)?;
     let x = x.contiguous();
-    let p = params(
-        OP,
-        x.shape(),
-        &out,
-        &win,
-        [x.layout.offset, 0, 0],
-        y.numel(),
-    )?;
-    let bindings = [bind(1, &x), bind(2, &y), bind(3, &indices)];
-    dispatch_1d(Kernel::new(&POOL2D, OP), &[], &p, &bindings, y.numel());
+    let offsets = [x.layout.offset, 0, 0];
+    if vec4_columns(&win, x.shape()[3], out[3], offsets) {
+        // Four outputs of a row per item, moved as vec4s.
+        let items = y.numel() / 4;
+        let p = params(OP, x.shape(), &out, &win, offsets, items)?;
+        let bindings = [bind(6, &x), bind(7, &y), bind(8, &indices)];
+        dispatch_pool("max_pool2d_w2", &p, &bindings, items);
+    } else {
+        let p = params(OP, x.shape(), &out, &win, offsets, y.numel())?;
+        let bindings = [bind(1, &x), bind(2, &y), bind(3, &indices)];
+        dispatch_pool(OP, &p, &bindings, y.numel());
+    }
     Ok((y, indices))
 }
 
@@ -278,9 +321,20 @@ pub fn try_max_pool2d_backward(
     let dx = Tensor::uninit(OP, input_shape, DType::F32)?;
     let (dy, indices) = (dy.contiguous(), indices.contiguous());
     let offsets = [0, dy.layout.offset, indices.layout.offset];
-    let p = params(OP, input_shape, &out, &win, offsets, dx.numel())?;
     let bindings = [bind(3, &indices), bind(4, &dy), bind(5, &dx)];
-    dispatch_1d(Kernel::new(&POOL2D, OP), &[], &p, &bindings, dx.numel());
+    if win.windows_overlap() {
+        // Each dx element gathers from the windows that could contain it.
+        let p = params(OP, input_shape, &out, &win, offsets, dx.numel())?;
+        dispatch_pool(OP, &p, &bindings, dx.numel());
+    } else {
+        // Each input position lies in at most one window (the usual
+        // stride == kernel case): zero dx, then each output writes its dy to
+        // the position its index names; no two outputs write one element.
+        // A quarter of the invocations for 2 x 2 windows, and no loops.
+        dx.fill_(0.0);
+        let p = params(OP, input_shape, &out, &win, offsets, dy.numel())?;
+        dispatch_pool("max_pool2d_backward_scatter", &p, &bindings, dy.numel());
+    }
     Ok(dx)
 }
 
@@ -317,7 +371,7 @@ pub fn try_avg_pool2d(x: &Tensor, opts: AvgPool2dOptions) -> Result<Tensor> {
         y.numel(),
     )?;
     let bindings = [bind(1, &x), bind(2, &y)];
-    dispatch_1d(Kernel::new(&POOL2D, OP), &[], &p, &bindings, y.numel());
+    dispatch_pool(OP, &p, &bindings, y.numel());
     Ok(y)
 }
 
@@ -354,7 +408,7 @@ pub fn try_avg_pool2d_backward(
         dx.numel(),
     )?;
     let bindings = [bind(4, &dy), bind(5, &dx)];
-    dispatch_1d(Kernel::new(&POOL2D, OP), &[], &p, &bindings, dx.numel());
+    dispatch_pool(OP, &p, &bindings, dx.numel());
     Ok(dx)
 }
 

@@ -14,7 +14,7 @@
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
 use crate::layout::normalize_dim;
-use crate::ops::{dispatch_1d, or_panic, to_u32};
+use crate::ops::{dispatch_items, or_panic, to_u32};
 use crate::runtime::{Binding, Kernel};
 use crate::shaders::REDUCE;
 use crate::tensor::Tensor;
@@ -100,12 +100,16 @@ fn pass(
         Fold::Max => &[("OP", 0.0)],
         Fold::Min => &[("OP", 1.0)],
     };
-    dispatch_1d(
+    // Slots with short runs are batched several to an invocation, so that
+    // each folds about MIN_RUN elements.
+    let run = span.n.div_ceil(chunks).max(1);
+    dispatch_items(
         Kernel::new(&REDUCE, entry),
         constants,
         &params,
         &bindings,
         slots,
+        MIN_RUN.div_ceil(run),
     );
     Ok((y, idx))
 }

@@ -10,7 +10,7 @@
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
 use crate::layout::normalize_dim;
-use crate::ops::{dispatch_1d, or_panic, to_u32};
+use crate::ops::{dispatch_items, or_panic, to_u32};
 use crate::runtime::{Binding, Kernel};
 use crate::shaders::SOFTMAX;
 use crate::tensor::Tensor;
@@ -66,7 +66,16 @@ fn run_rows(
         buffer: out.buffer(),
     });
     if out.numel() > 0 {
-        dispatch_1d(Kernel::new(&SOFTMAX, entry), &[], &params, &bindings, rows);
+        // Short rows are batched several to an invocation.
+        let per_invocation = 64usize.div_ceil(n.max(1));
+        dispatch_items(
+            Kernel::new(&SOFTMAX, entry),
+            &[],
+            &params,
+            &bindings,
+            rows,
+            per_invocation,
+        );
     }
     Ok(out)
 }
@@ -86,8 +95,15 @@ impl Tensor {
         let x = dense_f32(self);
         let sp = span(x.shape(), d);
         if use_row_kernel(sp) {
-            let entry = if log { "log_softmax" } else { "softmax" };
-            return run_rows(op, entry, &[&x], 1, sp);
+            // Contiguous rows of a length divisible by 4 move as vec4s.
+            let vec4 = sp[2] == 1 && sp[1].is_multiple_of(4);
+            let (entry, first_binding) = match (log, vec4) {
+                (false, false) => ("softmax", 1),
+                (true, false) => ("log_softmax", 1),
+                (false, true) => ("softmax_vec4", 6),
+                (true, true) => ("log_softmax_vec4", 6),
+            };
+            return run_rows(op, entry, &[&x], first_binding, sp);
         }
         // Composed: z = x - max(x), then exp(z) / sum(exp(z)) or z - log(sum).
         let (m, _) = x.try_max_dim(d as isize, true)?;

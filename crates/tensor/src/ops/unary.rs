@@ -1,8 +1,10 @@
 //! Elementwise unary ops and their tensor-scalar cousins (`shaders/unary.wgsl`).
 
 use crate::dtype::DType;
-use crate::layout::coalesce;
-use crate::ops::{dispatch_1d, or_panic, pack8, to_u32};
+use crate::ops::{
+    ELEMENTS_PER_INVOCATION, VEC4_PER_INVOCATION, coalesce_min1, dispatch_items, or_panic,
+    pack_divisors, pack8, to_u32,
+};
 use crate::runtime::{Binding, Kernel};
 use crate::shaders::{UNARY, UNARY_BACKWARD};
 use crate::tensor::Tensor;
@@ -51,9 +53,10 @@ impl Tensor {
             self.float()
         };
         let out = Tensor::empty_for("unary", x.shape(), DType::F32);
-        let (shape, strides) = coalesce(x.shape(), &[&x.layout.strides]);
-        let mut p = Vec::with_capacity(20);
-        p.extend(or_panic(pack8("unary", &shape)));
+        let (shape, strides) = coalesce_min1(x.shape(), &[&x.layout.strides]);
+        let dims = or_panic(pack8("unary", &shape));
+        let mut p = Vec::with_capacity(36);
+        p.extend(dims);
         p.extend(or_panic(pack8("unary", &strides[0])));
         p.extend([
             or_panic(to_u32("unary", x.numel())),
@@ -61,23 +64,34 @@ impl Tensor {
             or_panic(to_u32("unary", x.layout.offset)),
             scalar.to_bits(),
         ]);
+        p.extend(pack_divisors(&dims));
+        // A dense x at an offset that is a multiple of 4 (RANK 1, stride 1)
+        // moves four elements per access in unary_vec4, which binds the same
+        // buffers at 3 and 4.
+        let vec4 = shape.len() == 1 && strides[0][0] == 1 && x.layout.offset.is_multiple_of(4);
+        let (entry, first, items, per_invocation) = if vec4 {
+            ("unary_vec4", 3, x.numel().div_ceil(4), VEC4_PER_INVOCATION)
+        } else {
+            ("unary", 1, x.numel(), ELEMENTS_PER_INVOCATION)
+        };
         let bindings = [
             Binding {
-                binding: 1,
+                binding: first,
                 buffer: x.buffer(),
             },
             Binding {
-                binding: 2,
+                binding: first + 1,
                 buffer: out.buffer(),
             },
         ];
-        let constants = [("OP", op as u32 as f64)];
-        dispatch_1d(
-            Kernel::new(&UNARY, "unary"),
+        let constants = [("OP", op as u32 as f64), ("RANK", shape.len() as f64)];
+        dispatch_items(
+            Kernel::new(&UNARY, entry),
             &constants,
             &p,
             &bindings,
-            x.numel(),
+            items,
+            per_invocation,
         );
         out
     }
@@ -198,12 +212,13 @@ impl Tensor {
             },
         ];
         let constants = [("OP", op as u32 as f64)];
-        dispatch_1d(
+        dispatch_items(
             Kernel::new(&UNARY_BACKWARD, "unary_backward"),
             &constants,
             &p,
             &bindings,
-            x.numel(),
+            x.numel().div_ceil(4),
+            VEC4_PER_INVOCATION,
         );
         dx
     }

@@ -3,11 +3,9 @@
 
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::layout::{Layout, broadcast_layout, broadcast_shapes, coalesce};
-use crate::ops::index::{bind, params};
-use crate::ops::{dispatch_1d, or_panic};
-use crate::runtime::Kernel;
-use crate::shaders::INDEX;
+use crate::layout::{Layout, broadcast_layout, broadcast_shapes};
+use crate::ops::index::{bind, dispatch_index, params};
+use crate::ops::{coalesce_min1, or_panic};
 use crate::tensor::Tensor;
 
 impl Tensor {
@@ -58,7 +56,7 @@ fn where_impl(op: &'static str, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result
     let lc = broadcast_layout(&cond.layout, &shape);
     let la = broadcast_layout(&a.layout, &shape);
     let lb = broadcast_layout(&b.layout, &shape);
-    let (merged, strides) = coalesce(&shape, &[&lc.strides, &la.strides, &lb.strides]);
+    let (merged, strides) = coalesce_min1(&shape, &[&lc.strides, &la.strides, &lb.strides]);
     let view = |l: &Layout, s: &[usize]| Layout {
         shape: merged.clone(),
         strides: s.to_vec(),
@@ -73,12 +71,6 @@ fn where_impl(op: &'static str, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result
     let p = params(op, &merged, &[&ops[0], &ops[1], &ops[2]], 0, cond_is_f32)?;
     let out = Tensor::uninit(op, &shape, a.dtype)?;
     let bindings = [bind(6, cond), bind(7, &a), bind(8, &b), bind(3, &out)];
-    dispatch_1d(
-        Kernel::new(&INDEX, "where_cond"),
-        &[],
-        &p,
-        &bindings,
-        out.numel(),
-    );
+    dispatch_index("where_cond", &p, &bindings, out.numel());
     Ok(out)
 }

@@ -6,8 +6,10 @@
 
 use wgrad_tensor::Tensor;
 use wgrad_tensor::ops::conv::{
-    Conv2dOptions, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, try_conv2d,
-    try_conv2d_backward_bias, try_conv2d_backward_input, try_conv2d_backward_weight,
+    Conv2dOptions, ConvKernel, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
+    try_conv2d, try_conv2d_backward_bias, try_conv2d_backward_input,
+    try_conv2d_backward_input_with, try_conv2d_backward_weight, try_conv2d_backward_weight_with,
+    try_conv2d_with,
 };
 
 use crate::common::{assert_close, read, values};
@@ -105,9 +107,23 @@ fn cpu_backward(
     (dx, dw, db)
 }
 
-/// Runs forward and all three backward kernels on one case and compares
-/// each with the CPU twin.
+/// Runs forward and all three backward kernels on one case, with the row
+/// kernels where they apply and with the general ones, and compares each
+/// with the CPU twin.
 fn check(what: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, o: Conv2dOptions) {
+    for kernel in [ConvKernel::Auto, ConvKernel::General] {
+        check_kernel(&format!("{what} ({kernel:?})"), xs, ws, bias, o, kernel);
+    }
+}
+
+fn check_kernel(
+    what: &str,
+    xs: [usize; 4],
+    ws: [usize; 4],
+    bias: bool,
+    o: Conv2dOptions,
+    kernel: ConvKernel,
+) {
     let x = values(xs.iter().product(), -1.0, 1.0, 1);
     let w = values(ws.iter().product(), -1.0, 1.0, 2);
     let b = values(ws[0], -1.0, 1.0, 3);
@@ -116,7 +132,7 @@ fn check(what: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, o: Conv2dOption
         Tensor::from_slice(&w, &ws),
         Tensor::from_slice(&b, &[ws[0]]),
     );
-    let y = try_conv2d(&tx, &tw, bias.then_some(&tb), o).expect(what);
+    let y = try_conv2d_with(&tx, &tw, bias.then_some(&tb), o, kernel).expect(what);
     let want = cpu_conv2d(&x, xs, &w, ws, bias.then_some(&b[..]), o);
     assert_close(
         &format!("{what}: conv2d {:?}", y.shape()),
@@ -128,10 +144,10 @@ fn check(what: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, o: Conv2dOption
     let dy = values(want.len(), -1.0, 1.0, 4);
     let tdy = Tensor::from_slice(&dy, y.shape());
     let (dx, dw, db) = cpu_backward(&x, xs, &w, ws, &dy, o);
-    let got = conv2d_backward_input(&tdy, &tw, &xs, o);
+    let got = try_conv2d_backward_input_with(&tdy, &tw, &xs, o, kernel).expect(what);
     assert_eq!(got.shape(), xs, "{what}");
     assert_close(&format!("{what}: backward input"), &read(&got), &dx, TOL);
-    let got = conv2d_backward_weight(&tdy, &tx, &ws, o);
+    let got = try_conv2d_backward_weight_with(&tdy, &tx, &ws, o, kernel).expect(what);
     assert_eq!(got.shape(), ws, "{what}");
     assert_close(&format!("{what}: backward weight"), &read(&got), &dw, TOL);
     assert_close(
@@ -217,6 +233,115 @@ fn conv2d_runs_the_lenet_shapes() {
         true,
         Conv2dOptions::default(),
     );
+}
+
+#[test]
+fn row_kernels_cover_their_shape_constants() {
+    // 1 to 20 output channels per group (one to four channel quads, and two
+    // blocks), kernels 1 to 8 wide at stride_w 1 (windows of 3 and 4 vec4s)
+    // and up to 7 at stride_w 2, rows that end mid-quad (scalar stores) or
+    // on one (vec4 stores), groups, and strides and dilations along h.
+    let pad = |h, w| Conv2dOptions {
+        padding: (h, w),
+        ..Default::default()
+    };
+    let cases = [
+        ("1 -> 1, 1x1", [2, 1, 5, 7], [1, 1, 1, 1], pad(0, 0)),
+        ("3 -> 5, 3x8", [2, 3, 6, 13], [5, 3, 3, 8], pad(1, 2)),
+        (
+            "2 -> 12, 2x5, stride 2",
+            [3, 2, 9, 19],
+            [12, 2, 2, 5],
+            Conv2dOptions {
+                stride: (2, 2),
+                ..pad(1, 1)
+            },
+        ),
+        (
+            "4 -> 20, 3x7, stride (1, 2)",
+            [1, 4, 8, 17],
+            [20, 4, 3, 7],
+            Conv2dOptions {
+                stride: (1, 2),
+                ..pad(2, 3)
+            },
+        ),
+        (
+            "groups 2, 6 -> 8",
+            [2, 6, 7, 8],
+            [8, 3, 3, 3],
+            Conv2dOptions {
+                groups: 2,
+                ..pad(1, 1)
+            },
+        ),
+        (
+            "stride_h 3, dilation_h 2",
+            [2, 3, 11, 9],
+            [4, 3, 3, 4],
+            Conv2dOptions {
+                stride: (3, 1),
+                dilation: (2, 1),
+                ..pad(2, 0)
+            },
+        ),
+    ];
+    for (what, xs, ws, o) in cases {
+        check(what, xs, ws, true, o);
+    }
+}
+
+#[test]
+fn input_gradient_handles_padding_wider_than_the_kernel() {
+    // At stride 1 the input gradient convolves dy with padding
+    // dilation * (k - 1) - padding, here 2 - 3 = -1: it crops.
+    let o = Conv2dOptions {
+        padding: (3, 3),
+        ..Default::default()
+    };
+    check("padding 3, 3x3", [1, 2, 5, 6], [3, 2, 3, 3], false, o);
+}
+
+#[test]
+fn weight_gradient_sums_chunks_of_a_large_batch() {
+    // 64 images of 8 x 8 outputs: both weight-gradient kernels split the
+    // sum over the batch into chunks and add their partial sums, as does
+    // the bias gradient.
+    check(
+        "batch 64",
+        [64, 3, 10, 10],
+        [5, 3, 3, 3],
+        true,
+        Default::default(),
+    );
+}
+
+#[test]
+fn weight_gradient_reads_dy_at_an_aligned_and_an_unaligned_offset() {
+    // The row kernel reads dy's rows as 16-byte quads: at offset 4 it may,
+    // at offset 3 the general kernel takes over. Both must agree with the CPU.
+    let (xs, ws) = ([3, 2, 6, 10], [4, 2, 3, 3]);
+    let o = Conv2dOptions {
+        padding: (1, 0),
+        ..Default::default()
+    };
+    let x = values(xs.iter().product(), -1.0, 1.0, 9);
+    let w = values(ws.iter().product(), -1.0, 1.0, 10);
+    let tx = Tensor::from_slice(&x, &xs);
+    let n_dy = 3 * 4 * 6 * 8;
+    for offset in [4, 3] {
+        let dys = values(n_dy + offset, -1.0, 1.0, 11);
+        let tdy = Tensor::from_slice(&dys, &[n_dy + offset])
+            .narrow(0, offset, n_dy)
+            .reshape(&[3, 4, 6, 8]);
+        let (_, dw, _) = cpu_backward(&x, xs, &w, ws, &dys[offset..], o);
+        assert_close(
+            &format!("backward weight, dy at offset {offset}"),
+            &read(&conv2d_backward_weight(&tdy, &tx, &ws, o)),
+            &dw,
+            TOL,
+        );
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod conv;
 mod copy_and_views;
 mod elementwise;
 mod index;
+mod launch;
 mod loss;
 mod matmul;
 mod optim;

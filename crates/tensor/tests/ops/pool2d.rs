@@ -318,6 +318,68 @@ fn pooling_covers_a_two_dimensional_grid() {
     check_avg("avg over a 2-D grid", &x, &tx, xs, o);
 }
 
+#[test]
+fn non_overlapping_max_pool_gradients_scatter_past_one_grid_pass() {
+    // Windows that never share an input position take the scatter backward
+    // (dx zeroed, each output writes its dy): 2 x 2 at stride 2 over more
+    // outputs than one pass of the capped grid covers, with an odd width
+    // and ceil mode, and dilated windows at stride = dilated kernel.
+    let xs = [4, 8, 300, 303];
+    let x = values(xs.iter().product(), -1.0, 1.0, 5);
+    let tx = Tensor::from_slice(&x, &xs);
+    let o = MaxPool2dOptions {
+        ceil_mode: true,
+        ..max_opts(2, None, 0)
+    };
+    check_max("2 x 2 at stride 2, ceil mode", &x, &tx, xs, o);
+    let xs = [2, 3, 31, 29];
+    let x = values(xs.iter().product(), -1.0, 1.0, 6);
+    let tx = Tensor::from_slice(&x, &xs);
+    let o = MaxPool2dOptions {
+        dilation: (2, 3),
+        stride: Some((3, 4)),
+        padding: (1, 1),
+        ..MaxPool2dOptions::new((2, 2))
+    };
+    check_max("dilated, stride = span", &x, &tx, xs, o);
+}
+
+#[test]
+fn two_column_windows_at_stride_two_match_the_cpu() {
+    // Widths and output widths that are multiples of 4 take max_pool2d_w2
+    // (four outputs per item, vec4 loads): LeNet's two poolings, odd rows
+    // with a taller padded window, and ties and NaNs inside the vectors.
+    for xs in [[50, 6, 24, 24], [50, 16, 8, 8], [2, 3, 17, 16]] {
+        let x = values(xs.iter().product(), -1.0, 1.0, 8);
+        let tx = Tensor::from_slice(&x, &xs);
+        check_max(
+            &format!("2 x 2 over {xs:?}"),
+            &x,
+            &tx,
+            xs,
+            max_opts(2, None, 0),
+        );
+        let o = MaxPool2dOptions {
+            kernel: (3, 2),
+            stride: Some((1, 2)),
+            padding: (1, 0),
+            ..MaxPool2dOptions::new((3, 2))
+        };
+        check_max(&format!("3 x 2 over {xs:?}"), &x, &tx, xs, o);
+    }
+    let xs = [1, 2, 4, 8];
+    let mut x = vec![0.5; 64];
+    x[3] = f32::NAN; // window (0, 1) of plane 0
+    x[32 + 9] = 2.0; // row 1, column 1 of plane 1
+    x[32 + 8] = 2.0; // the tie before it in scan order wins
+    let tx = Tensor::from_slice(&x, &xs);
+    let (y, idx) = tx.max_pool2d(max_opts(2, None, 0));
+    let (y, idx) = (read(&y), idx.to_vec::<i32>().unwrap());
+    assert!(y[1].is_nan() && idx[1] == 3, "{y:?} {idx:?}");
+    assert_eq!((y[0], idx[0]), (0.5, 0), "a tie keeps the first");
+    assert_eq!((y[8], idx[8]), (2.0, 8), "{y:?} {idx:?}");
+}
+
 /// The error of a failed call, as text.
 fn err<T: std::fmt::Debug>(r: wgrad_tensor::Result<T>) -> String {
     r.unwrap_err().to_string()

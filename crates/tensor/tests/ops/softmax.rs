@@ -144,6 +144,29 @@ fn huge_inputs_give_neither_inf_nor_nan() {
 }
 
 #[test]
+fn contiguous_rows_of_four_match_the_strided_kernel_bit_for_bit() {
+    // Rows of 12 along the last dim take the vec4 kernels; the same rows as
+    // columns (dim 0 of the transpose) the strided ones. Same steps, same bits,
+    // NaN and huge values included.
+    let mut data = values(7 * 12, -30.0, 30.0, 9);
+    data[5] = f32::NAN;
+    data[12 + 3] = 1000.0;
+    data[24] = -1000.0;
+    let x = Tensor::from_slice(&data, &[7, 12]);
+    let xt = x.t().contiguous(); // [12, 7]
+    let bits = |t: &Tensor| -> Vec<u32> { read(t).iter().map(|v| v.to_bits()).collect() };
+    assert_eq!(bits(&x.softmax(1)), bits(&xt.softmax(0).t().contiguous()));
+    assert_eq!(
+        bits(&x.log_softmax(1)),
+        bits(&xt.log_softmax(0).t().contiguous())
+    );
+    // A row of 4 (one vec4, no loop) and many rows.
+    let x = Tensor::from_slice(&data[..4 * 21], &[21, 4]);
+    let xt = x.t().contiguous();
+    assert_eq!(bits(&x.softmax(1)), bits(&xt.softmax(0).t().contiguous()));
+}
+
+#[test]
 fn a_nan_makes_only_its_own_row_nan() {
     let x = Tensor::from_slice(&[1.0f32, f32::NAN, 2.0, 1.0, 2.0, 3.0], &[2, 3]);
     let y = read(&x.softmax(1));
