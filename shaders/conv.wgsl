@@ -381,12 +381,21 @@ fn sources(pix: vec4<u32>, ry: u32, rx: u32, rows: u32, cols: u32, dyg: u32, xg:
     return Sources(vec4<i32>(a), vec4<i32>(b), at, alive, out);
 }
 
+// v / s for v a multiple of s > 0, without dividing a negative number
+// (undefined in GLSL, which naga's GL backend emits directly).
+fn exact_div(v: i32, s: i32) -> i32 {
+    return select(v / s, -((-v) / s), v < 0);
+}
+
 // The first tap k < min(step, k_end) with (r - k d) a multiple of the
 // stride s, or k_end if none: r is the class's row (column) plus padding.
 fn first_tap(r: u32, d: u32, s: u32, step: u32, k_end: u32) -> u32 {
     var first = k_end;
     for (var k = 0u; k < min(opaque_dy(step), k_end); k++) {
-        if ((i32(r) - i32(k * d)) % i32(s) == 0) {
+        // r - k d is a multiple of s, in unsigned arithmetic: GLSL leaves
+        // % of a negative operand undefined, and llvmpipe's GL gave wrong
+        // taps for it.
+        if (r % s == (k * d) % s) {
             first = min(first, k);
         }
     }
@@ -455,14 +464,14 @@ fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
     let kx0 = first_tap(rx + p.pad_w, p.dil_w, p.stride_w, p.splits, kw);
     for (var ky = ky0; ky < kh; ky += p.chunk) {
         let ty = i32(ry + p.pad_h) - i32(ky * p.dil_h);
-        let offy = ty / sh;
+        let offy = exact_div(ty, sh);
         let r0 = vec4<u32>(q0.a + offy) < oh;
         let r1 = vec4<u32>(q1.a + offy) < oh;
         let r2 = vec4<u32>(q2.a + offy) < oh;
         let r3 = vec4<u32>(q3.a + offy) < oh;
         for (var kx = kx0; kx < kw; kx += p.splits) {
             let tx = i32(rx + p.pad_w) - i32(kx * p.dil_w);
-            let offx = tx / sw;
+            let offx = exact_div(tx, sw);
             let ok0 = r0 & (vec4<u32>(q0.b + offx) < ow) & q0.alive;
             let ok1 = r1 & (vec4<u32>(q1.b + offx) < ow) & q1.alive;
             let ok2 = r2 & (vec4<u32>(q2.b + offx) < ow) & q2.alive;
