@@ -198,11 +198,13 @@ impl Tensor {
         let a = if a.dim() == 1 { a.unsqueeze(0) } else { a };
         let b = if b.dim() == 1 { b.unsqueeze(1) } else { b };
         let (m, k, n) = (a.size(-2), a.size(-1), b.size(-1));
-        let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
-        if out.numel() == 0 {
-            return Ok(out);
+        let numel: usize = out_shape.iter().product();
+        if numel == 0 {
+            return Tensor::uninit("matmul", &out_shape, DType::F32);
         }
         if k == 0 {
+            // Sums of nothing.
+            let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
             out.zero_();
             return Ok(out);
         }
@@ -235,7 +237,7 @@ impl Tensor {
         ] {
             p.push(to_u32("matmul", v)?);
         }
-        to_u32("matmul", out.numel())?;
+        to_u32("matmul", numel)?;
         let flag = |b: bool| f64::from(u8::from(b));
         let constants = [
             ("TRANS_A", flag(oa.trans)),
@@ -243,14 +245,15 @@ impl Tensor {
             ("C_VEC4", flag(c_vec4)),
             ("TRANS_C", flag(plan.transposed)),
         ];
-        let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
         if plan.splits == 1 {
+            let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
+            let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
             dispatch_chunks(&plan, &constants, &p, buffers, [n, m, batches]);
             return Ok(out);
         }
         // Split-K: each split's partial products land in their own slice
         // of `parts` ([splits, batches, m, n]); their sum is the result.
-        to_u32("matmul", plan.splits * out.numel())?;
+        to_u32("matmul", plan.splits * numel)?;
         let parts = Tensor::uninit("matmul", &[plan.splits, batches * m * n], DType::F32)?;
         let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), parts.buffer()];
         dispatch_chunks(&plan, &constants, &p, buffers, [n, m, batches]);
@@ -454,5 +457,46 @@ fn dispatch_chunks(
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MatmulKernel, Plan};
+
+    /// The plans `tests/ops/matmul.rs` relies on to reach every kernel
+    /// variant (it checks their results against the CPU).
+    #[test]
+    fn plans_pick_the_kernel_orientation_rows_and_splits_by_shape() {
+        let plan = |m, k, n| Plan::choose(MatmulKernel::Register, m, n, k, 1);
+        let p = plan(1024, 1024, 1024);
+        assert_eq!(
+            (p.entry, p.transposed, p.row_quads, p.splits),
+            ("matmul", false, 8, 1)
+        );
+        let p = plan(6, 25, 3000);
+        assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", false, 2));
+        let p = plan(3, 9, 2000);
+        assert_eq!((p.entry, p.row_quads), ("matmul", 1));
+        let p = plan(16, 150, 1200);
+        assert_eq!((p.entry, p.row_quads), ("matmul", 4));
+        let p = plan(3000, 37, 10);
+        assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", true, 4));
+        let p = plan(2, 2000, 3);
+        assert_eq!(
+            (p.entry, p.transposed, p.small_quads),
+            ("matmul_small", false, 1)
+        );
+        assert!(p.splits > 1 && p.k_chunk % 4 == 0 && p.splits * p.k_chunk >= 2000);
+        let p = plan(5, 999, 2);
+        assert_eq!((p.entry, p.transposed), ("matmul_small", true));
+        assert!(p.splits > 1);
+        let p = plan(70, 300, 130);
+        assert_eq!((p.entry, p.small_quads), ("matmul_small", 2));
+        let p = Plan::choose(MatmulKernel::Tiled, 3000, 10, 37, 1);
+        assert_eq!(
+            (p.entry, p.transposed, p.splits),
+            ("matmul_tiled", false, 1)
+        );
     }
 }
