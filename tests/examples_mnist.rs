@@ -4,19 +4,14 @@
 //! `cargo test` builds the examples next to this test binary
 //! (`target/<profile>/examples/`), so the test runs them directly.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+
+use common::{assert_one_error_line, example_path, run_program};
 
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/examples_mnist-<hash> -> target/<profile>/examples/<name>
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target/<profile>");
-    let path = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let path = example_path(name);
     assert!(
         path.exists(),
         "{} is not built: run the whole package's tests (`cargo test -p wgrad` or `cargo test --workspace`), which build the examples",
@@ -26,15 +21,7 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn run(name: &str, args: &[&str]) -> (String, String, bool) {
-    let out: Output = Command::new(example(name))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {name}: {e}"));
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.success(),
-    )
+    run_program(&example(name), args, None)
 }
 
 /// The number after `key=` on the `result:` line.
@@ -155,23 +142,7 @@ fn bad_input_gives_one_line_and_a_failing_exit_code() {
         ),
     ];
     for (name, args, needle) in cases {
-        let (stdout, stderr, ok) = run(name, &args);
-        assert!(!ok, "{name} {args:?} succeeded:\n{stdout}");
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-            .collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "{name} {args:?}: expected one line, got:\n{stderr}"
-        );
-        assert!(
-            lines[0].starts_with("error: ") && lines[0].contains(needle),
-            "{name} {args:?}: {}",
-            lines[0]
-        );
-        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_one_error_line(name, &args, run(name, &args), needle);
     }
     std::fs::remove_file(&corrupt).ok();
 }

@@ -7,20 +7,15 @@
 //! (one `cargo build` of the three, a no-op after `cargo test`, which also
 //! covers `cargo test --test examples_small`) and runs them directly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Once;
 
-const EXAMPLES: [&str; 3] = ["tensors", "neural_net", "linear_regression"];
+use common::{assert_one_error_line, example_path, profile_dir, run_program};
 
-/// `target/<profile>`, from this test binary's `target/<profile>/deps/<name>`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(|d| d.parent())
-        .expect("target/<profile>")
-        .to_path_buf()
-}
+const EXAMPLES: [&str; 3] = ["tensors", "neural_net", "linear_regression"];
 
 /// Builds the three examples in this test's profile, once per process.
 fn build_examples() {
@@ -44,9 +39,7 @@ fn build_examples() {
 
 fn example(name: &str) -> PathBuf {
     build_examples();
-    profile_dir()
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    example_path(name)
 }
 
 /// The repository root, where `../shared/data` is the examples' default.
@@ -61,13 +54,7 @@ fn linreg_csv() -> PathBuf {
 
 /// Runs an example from the repository root: (stdout, stderr, success).
 fn run(name: &str, args: &[&str]) -> (String, String, bool) {
-    let out = Command::new(example(name))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .unwrap_or_else(|e| panic!("running {name}: {e}"));
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (text(&out.stdout), text(&out.stderr), out.status.success())
+    run_program(&example(name), args, Some(&repo_root()))
 }
 
 /// Asserts that `block` (lines) appears in `stdout`.
@@ -396,23 +383,7 @@ fn bad_input_gives_one_line_naming_the_problem_and_a_failing_exit_code() {
         ("neural_net", vec!["--frobnicate"], "--frobnicate".into()),
     ];
     for (name, args, needle) in cases {
-        let (stdout, stderr, ok) = run(name, &args);
-        assert!(!ok, "{name} {args:?} succeeded:\n{stdout}");
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-            .collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "{name} {args:?}: expected one line, got:\n{stderr}"
-        );
-        assert!(
-            lines[0].starts_with("error: ") && lines[0].contains(&needle),
-            "{name} {args:?}: {}",
-            lines[0]
-        );
-        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_one_error_line(name, &args, run(name, &args), &needle);
     }
     std::fs::remove_dir_all(&dir).ok();
 }
