@@ -50,26 +50,6 @@ impl Forward for Net {
     }
 }
 
-/// `torch.Size([6, 1, 5, 5])`.
-fn torch_size(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    format!("torch.Size([{}])", dims.join(", "))
-}
-
-/// `--seed N` (default 0) is the only flag.
-fn parse_seed() -> Result<u64, String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
-        [] => Ok(0),
-        [flag, n] if flag == "--seed" => n
-            .parse()
-            .map_err(|_| format!("--seed {n:?} is not a valid number")),
-        other => Err(format!(
-            "unknown arguments {other:?}; usage: neural_net [--seed N]"
-        )),
-    }
-}
-
 /// Prints the tutorial's eight steps back from the loss: `loss.grad_fn`,
 /// then `.next_functions[0][0]` and `.next_functions[1][0]` alternately
 /// (input 1 of an `AddmmBackward0` is x; its inputs are bias, x, weight).
@@ -88,7 +68,7 @@ fn grad_repr(t: &Tensor) -> String {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let seed = parse_seed()?;
+    let seed = common::parse_seed("neural_net")?;
     wgrad::runtime()?;
     wgrad::manual_seed(seed);
 
@@ -97,7 +77,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("{net}");
     let params = net.parameters();
     println!("{}", params.len());
-    println!("{}", torch_size(params[0].shape())); // conv1's .weight
+    println!("{}", common::torch_size(params[0].shape())); // conv1's .weight
 
     let input = Tensor::randn(&[1, 1, 32, 32]); // [batch, channels, height, width]
     let out = net.forward(&input);

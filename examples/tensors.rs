@@ -14,12 +14,6 @@ use std::process::ExitCode;
 
 use wgrad::Tensor;
 
-/// `torch.Size([3, 4])`.
-fn torch_size(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    format!("torch.Size([{}])", dims.join(", "))
-}
-
 /// A host vector as numpy prints a float array: `[1. 1. 1.]`.
 fn numpy_repr(values: &[f32]) -> String {
     let items: Vec<String> = values
@@ -33,20 +27,6 @@ fn numpy_repr(values: &[f32]) -> String {
         })
         .collect();
     format!("[{}]", items.join(" "))
-}
-
-/// `--seed N` (default 0) is the only flag.
-fn parse_seed() -> Result<u64, String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
-        [] => Ok(0),
-        [flag, n] if flag == "--seed" => n
-            .parse()
-            .map_err(|_| format!("--seed {n:?} is not a valid number")),
-        other => Err(format!(
-            "unknown arguments {other:?}; usage: tensors [--seed N]"
-        )),
-    }
 }
 
 /// 1.1 Creating tensors: from data, from a host vector, `*_like`, by shape.
@@ -82,7 +62,7 @@ fn creation() {
 /// 1.2 Attributes: shape, dtype and the device the data lives on.
 fn attributes(device: &str) {
     let tensor = Tensor::rand(&[3, 4]);
-    println!("shape: {}", torch_size(tensor.shape()));
+    println!("shape: {}", common::torch_size(tensor.shape()));
     println!("data type: {}", tensor.dtype().torch_name());
     // Every wgrad tensor lives on the one device of the process.
     println!("device: {device}");
@@ -143,7 +123,7 @@ fn numpy_bridge() -> Result<(), wgrad::TensorError> {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let seed = parse_seed()?;
+    let seed = common::parse_seed("tensors")?;
     let rt = wgrad::runtime()?;
     wgrad::manual_seed(seed);
     creation();

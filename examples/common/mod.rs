@@ -1,5 +1,5 @@
-//! What the MNIST examples share: command-line flags, a progress bar, a
-//! loss plot and the machine-readable result line.
+//! What the examples share: command-line flags, a progress bar, a loss
+//! plot, the machine-readable result line, and the small examples' `--seed`.
 
 #![allow(dead_code, unused_imports)] // each example uses a different part
 
@@ -7,12 +7,14 @@ mod args;
 mod fit;
 mod plot;
 mod progress;
+mod seed;
 mod splits;
 
 pub use args::{Args, Defaults};
 pub use fit::{fit, get_data};
 pub use plot::plot_losses;
 pub use progress::EpochProgress;
+pub use seed::{parse_seed, torch_size};
 pub use splits::{dataset, train_valid};
 
 use std::process::ExitCode;
