@@ -250,7 +250,7 @@ fn micro_benchmarks(
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Measurement>, String> {
     let mut out = Vec::new();
-    // LeNet's second convolution at W4's batch size, and W3's first.
+    // LeNet's second convolution at W4's batch size, and W3's three.
     let convs = [
         (
             "lenet_conv2",
@@ -262,6 +262,26 @@ fn micro_benchmarks(
             "cnn3_conv1",
             [64, 1, 28, 28],
             [16, 1, 3, 3],
+            Conv2dOptions {
+                stride: (2, 2),
+                padding: (1, 1),
+                ..Conv2dOptions::default()
+            },
+        ),
+        (
+            "cnn3_conv2",
+            [64, 16, 14, 14],
+            [16, 16, 3, 3],
+            Conv2dOptions {
+                stride: (2, 2),
+                padding: (1, 1),
+                ..Conv2dOptions::default()
+            },
+        ),
+        (
+            "cnn3_conv3",
+            [64, 16, 7, 7],
+            [10, 16, 3, 3],
             Conv2dOptions {
                 stride: (2, 2),
                 padding: (1, 1),

@@ -50,8 +50,16 @@ fn check_file(path: &Path) -> Result<usize, String> {
     let src = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
     let module =
         naga::front::wgsl::parse_str(&src).map_err(|e| e.emit_to_string_with_path(&src, &shown))?;
-    // Capabilities::empty(): only what every backend, GL included, supports.
-    let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
+    // Capabilities::empty(): only what every backend, GL included, supports;
+    // a `*_subgroup.wgsl` file may also use subgroup operations (the host
+    // loads it only on adapters with the SUBGROUP feature).
+    let subgroups = path.to_string_lossy().ends_with("_subgroup.wgsl");
+    let caps = if subgroups {
+        Capabilities::SUBGROUP
+    } else {
+        Capabilities::empty()
+    };
+    let info = Validator::new(ValidationFlags::all(), caps)
         .validate(&module)
         .map_err(|e| e.emit_to_string_with_path(&src, &shown))?;
     for ep in &module.entry_points {

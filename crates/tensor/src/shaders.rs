@@ -20,6 +20,7 @@ shader!(COPY, "copy.wgsl");
 shader!(REDUCE, "reduce.wgsl");
 shader!(SOFTMAX, "softmax.wgsl");
 shader!(MATMUL, "matmul.wgsl");
+shader!(MATMUL_SUBGROUP, "matmul_subgroup.wgsl");
 shader!(CONV, "conv.wgsl");
 shader!(POOL2D, "pool2d.wgsl");
 shader!(INDEX, "index.wgsl");

@@ -37,6 +37,10 @@ pub struct AdapterSummary {
     pub max_buffer_bytes: u64,
     /// The largest workgroup count in one dispatch dimension.
     pub max_workgroups_per_dimension: u32,
+    /// Whether kernels may share values across a workgroup of 8 with
+    /// subgroup operations: the adapter has the SUBGROUP feature and no
+    /// subgroup is smaller than 8 invocations (lavapipe: exactly 8).
+    pub subgroups_of_8: bool,
 }
 
 impl std::fmt::Display for AdapterSummary {
@@ -44,14 +48,19 @@ impl std::fmt::Display for AdapterSummary {
         write!(
             f,
             "{} ({:?}, {:?}, driver {:?}); storage binding up to {} MiB, buffers up to {} MiB, \
-             {} workgroups per dimension",
+             {} workgroups per dimension{}",
             self.name,
             self.backend,
             self.device_type,
             self.driver,
             self.max_storage_binding_bytes >> 20,
             self.max_buffer_bytes >> 20,
-            self.max_workgroups_per_dimension
+            self.max_workgroups_per_dimension,
+            if self.subgroups_of_8 {
+                ", subgroups of 8"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -100,9 +109,15 @@ impl Runtime {
         // lavapipe binds 128 MiB of storage where the default is 128 MiB on
         // paper but real GPUs allow far more.
         let limits = adapter.limits();
+        let subgroups_of_8 =
+            adapter.features().contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8;
         let desc = wgpu::DeviceDescriptor {
             label: Some("wgrad"),
-            required_features: wgpu::Features::empty(),
+            required_features: if subgroups_of_8 {
+                wgpu::Features::SUBGROUP
+            } else {
+                wgpu::Features::empty()
+            },
             required_limits: limits.clone(),
             ..Default::default()
         };
@@ -118,6 +133,7 @@ impl Runtime {
             max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
             max_buffer_bytes: limits.max_buffer_size,
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            subgroups_of_8,
         };
         let state = State::new(info.backend, &limits);
         Ok(Runtime {

@@ -10,7 +10,13 @@ use wgrad_tensor::ops::matmul::MatmulKernel;
 use crate::common::{assert_close, read, strided_index, values};
 
 const TOL: f32 = 1e-4;
-const KERNELS: [MatmulKernel; 2] = [MatmulKernel::Register, MatmulKernel::Tiled];
+/// Every kernel: `RegisterSubgroup` runs as `Register` where the adapter
+/// has no subgroups of 8 (GL).
+const KERNELS: [MatmulKernel; 3] = [
+    MatmulKernel::Register,
+    MatmulKernel::RegisterSubgroup,
+    MatmulKernel::Tiled,
+];
 
 /// `a @ b` by PyTorch's rules, written out independently: 1-D operands get
 /// a 1 prepended (a) or appended (b) that is dropped from the result, and

@@ -1,0 +1,261 @@
+// The register kernel of `matmul.wgsl` for adapters with subgroups of at
+// least 8 invocations (lavapipe: 8), chosen by the host in its place.
+//
+// In `matmul` every invocation of a workgroup multiplies the same 32 rows of
+// a, so each loaded all 8 blocks of them at every step of k, and on a CPU
+// driver a storage load is a loop over the lanes. Here lane l loads only row
+// quad l and the others take it by subgroupShuffle: 36 vec4 loads per step
+// instead of 64. Measured at n = 1024 on lavapipe: 49 GFLOP/s against 32-38
+// in the same run of `cargo xtask bench --only w1_matmul_1024`.
+//
+// WGSL has no includes: the helpers below are `matmul.wgsl`'s, copied; change
+// both files together. This file needs the SUBGROUP feature, which is why it
+// is not part of `matmul.wgsl` (GL and some adapters lack it).
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+// c may be written as vec4s: n is a multiple of 4.
+override C_VEC4: bool = false;
+// The kernel computes the transposed product c^T = b^T a^T (the host swaps
+// the operands when that orientation suits the tiles better) and stores it
+// transposed: element (row, col) of what it computes is c[col, row]. m and n
+// are then the computed matrix's dims (c's n and m).
+override TRANS_C: bool = false;
+// Row quads per register-kernel invocation: 8 for 32 x 32 blocks, fewer
+// for products with few rows, so that no lane multiplies padding.
+override TM_QUADS: u32 = 8u;
+
+struct Params {
+    batch_shape: array<vec4<u32>, 2>,
+    a_batch_strides: array<vec4<u32>, 2>,
+    b_batch_strides: array<vec4<u32>, 2>,
+    m: u32,
+    n: u32,
+    k: u32,
+    batch_rank: u32,
+    a_offset: u32,
+    b_offset: u32,
+    lda: u32,
+    ldb: u32,
+    // This dispatch covers rows row_start.., columns col_start.., batch
+    // entries batch_start..: grids are limited to 65,535 groups a side.
+    row_start: u32,
+    col_start: u32,
+    batch_start: u32,
+    // Split-K: grid entry z' = s * batch_count + z computes batch entry z
+    // over k in [s * k_chunk, (s + 1) * k_chunk) into slice z' of c; the
+    // host sums the slices. Without a split, k_chunk >= k.
+    batch_count: u32,
+    k_chunk: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// The same buffers again, for 16-byte accesses. `matmul` reads a and b only
+// this way: their offsets, leading dimensions and batch strides must be
+// multiples of 4 (the Rust side copies an operand into padded rows if not).
+@group(0) @binding(4) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> c4: array<vec4<f32>>;
+
+// NOTE: lavapipe (Mesa 22.3) specialises a shader on the values of uniforms
+// that bound its loops ("inline uniforms") and redoes that at dispatch time:
+// a 16 x 16 product took 3.4 ms per call, 0.03 ms once its loops were bounded
+// by `opaque(...)`, which also depends on a buffer's length and so is not
+// recognised as uniform.
+fn opaque(v: u32) -> u32 {
+    return select(v, 0u, arrayLength(&c) == 0u);
+}
+
+fn at(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+    return v[d / 4u][d % 4u];
+}
+
+// Storage offsets of batch entry z in a and b.
+fn batch_offsets(z: u32) -> vec2<u32> {
+    var rem = z;
+    var oa = p.a_offset;
+    var ob = p.b_offset;
+    for (var d = i32(opaque(p.batch_rank)) - 1; d >= 0; d--) {
+        let n = at(p.batch_shape, u32(d));
+        let i = rem % n;
+        rem /= n;
+        oa += i * at(p.a_batch_strides, u32(d));
+        ob += i * at(p.b_batch_strides, u32(d));
+    }
+    return vec2<u32>(oa, ob);
+}
+
+// The k range [x, y) of grid entry zs (see `k_chunk`), hidden from
+// lavapipe's uniform inlining.
+fn k_range(zs: u32) -> vec2<u32> {
+    let begin = opaque((zs / p.batch_count) * p.k_chunk);
+    return vec2<u32>(begin, min(opaque(p.k), begin + opaque(p.k_chunk)));
+}
+
+// The 4 elements of a (b) from storage index i (a multiple of 4) on.
+fn a_quad(i: u32) -> vec4<f32> {
+    return a4[i / 4u];
+}
+
+fn b_quad(i: u32) -> vec4<f32> {
+    return b4[i / 4u];
+}
+
+// A 4 x 4 block of a as a matrix whose column r is a[r0 + r, k..k + 4].
+// Rows past the last are read clamped (and never stored); k + j >= K reads
+// whatever lies there, so callers mask those columns with `live`.
+fn a_block(off: u32, r0: u32, k: u32, live: vec4<bool>) -> mat4x4<f32> {
+    let last = p.m - 1u;
+    var blk: mat4x4<f32>;
+    if (TRANS_A) {
+        // Quads run along the rows; the first row is kept quad-aligned.
+        let i = off + k * p.lda + min(r0, last & ~3u);
+        blk = transpose(mat4x4<f32>(a_quad(i), a_quad(i + p.lda), a_quad(i + 2u * p.lda), a_quad(i + 3u * p.lda)));
+    } else {
+        let rows = min(vec4<u32>(r0, r0 + 1u, r0 + 2u, r0 + 3u), vec4<u32>(last)) * p.lda + off + k;
+        blk = mat4x4<f32>(a_quad(rows.x), a_quad(rows.y), a_quad(rows.z), a_quad(rows.w));
+    }
+    // select, not multiply: past-the-end bits may be NaN.
+    let zero = vec4<f32>(0.0);
+    return mat4x4<f32>(select(zero, blk[0], live), select(zero, blk[1], live), select(zero, blk[2], live), select(zero, blk[3], live));
+}
+
+// A 4 x 4 block of b as a matrix whose column j is b[k + j, c0..c0 + 4],
+// zero where k + j >= K.
+fn b_block(off: u32, c0: u32, k: u32, live: vec4<bool>) -> mat4x4<f32> {
+    let last = p.n - 1u;
+    var blk: mat4x4<f32>;
+    if (TRANS_B) {
+        let cols = min(vec4<u32>(c0, c0 + 1u, c0 + 2u, c0 + 3u), vec4<u32>(last)) * p.ldb + off + k;
+        blk = transpose(mat4x4<f32>(b_quad(cols.x), b_quad(cols.y), b_quad(cols.z), b_quad(cols.w)));
+    } else {
+        let i = off + k * p.ldb + min(c0, last & ~3u);
+        blk = mat4x4<f32>(b_quad(i), b_quad(i + p.ldb), b_quad(i + 2u * p.ldb), b_quad(i + 3u * p.ldb));
+    }
+    let zero = vec4<f32>(0.0);
+    return mat4x4<f32>(select(zero, blk[0], live.x), select(zero, blk[1], live.y), select(zero, blk[2], live.z), select(zero, blk[3], live.w));
+}
+
+// c[row, col..col + 4] = v, skipping what lies past the edges.
+fn store_quad(cz: u32, row: u32, col: u32, v: vec4<f32>) {
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    if (TRANS_C) {
+        // c is [n, m] here: consecutive columns are p.m apart.
+        let t = cz + col * p.m + row;
+        c[t] = v.x;
+        if (col + 1u < p.n) { c[t + p.m] = v.y; }
+        if (col + 2u < p.n) { c[t + 2u * p.m] = v.z; }
+        if (col + 3u < p.n) { c[t + 3u * p.m] = v.w; }
+        return;
+    }
+    let i = cz + row * p.n + col;
+    if (C_VEC4) {
+        c4[i / 4u] = v;
+        return;
+    }
+    c[i] = v.x;
+    if (col + 1u < p.n) { c[i + 1u] = v.y; }
+    if (col + 2u < p.n) { c[i + 2u] = v.z; }
+    if (col + 3u < p.n) { c[i + 3u] = v.w; }
+}
+
+// c[r0..r0 + 4, c0..c0 + 4] from a block whose column r is row r0 + r.
+fn store_block(cz: u32, r0: u32, c0: u32, blk: mat4x4<f32>) {
+    store_quad(cz, r0, c0, blk[0]);
+    store_quad(cz, r0 + 1u, c0, blk[1]);
+    store_quad(cz, r0 + 2u, c0, blk[2]);
+    store_quad(cz, r0 + 3u, c0, blk[3]);
+}
+
+// ---------------------------------------------------------------------------
+// Register kernel with shared loads of a (see the top of this file and `matmul.wgsl`).
+const WG_X: u32 = 8u;
+const TN: u32 = 32u;
+
+var<private> acc: array<mat4x4<f32>, 64>; // block (row quad g, column quad j) at 8 g + j
+var<private> bq: array<mat4x4<f32>, 8>; // this step's blocks of b, by column quad
+
+// acc[g, j] += b_j * a_g for the 8 column quads of row quad g.
+fn update_row(g: u32, ag: mat4x4<f32>) {
+    let i = 8u * g;
+    acc[i] += bq[0] * ag;
+    acc[i + 1u] += bq[1] * ag;
+    acc[i + 2u] += bq[2] * ag;
+    acc[i + 3u] += bq[3] * ag;
+    acc[i + 4u] += bq[4] * ag;
+    acc[i + 5u] += bq[5] * ag;
+    acc[i + 6u] += bq[6] * ag;
+    acc[i + 7u] += bq[7] * ag;
+}
+
+fn store_row(cz: u32, g: u32, r0: u32, c0: u32) {
+    let i = 8u * g;
+    store_block(cz, r0, c0, acc[i]);
+    store_block(cz, r0, c0 + 4u, acc[i + 1u]);
+    store_block(cz, r0, c0 + 8u, acc[i + 2u]);
+    store_block(cz, r0, c0 + 12u, acc[i + 3u]);
+    store_block(cz, r0, c0 + 16u, acc[i + 4u]);
+    store_block(cz, r0, c0 + 20u, acc[i + 5u]);
+    store_block(cz, r0, c0 + 24u, acc[i + 6u]);
+    store_block(cz, r0, c0 + 28u, acc[i + 7u]);
+}
+
+// Row quad l's block of a, as lane l loaded it.
+fn lane_block(m: mat4x4<f32>, l: u32) -> mat4x4<f32> {
+    return mat4x4<f32>(subgroupShuffle(m[0], l), subgroupShuffle(m[1], l), subgroupShuffle(m[2], l), subgroupShuffle(m[3], l));
+}
+
+@compute @workgroup_size(WG_X)
+fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let zs = p.batch_start + wid.z;
+    let offs = batch_offsets(zs % p.batch_count);
+    let r0 = p.row_start + wid.y * TM_QUADS * 4u;
+    let c0 = p.col_start + (wid.x * WG_X + lid.x) * TN;
+    let ks = k_range(zs);
+    let kend = ks.y;
+    // k runs in steps of 4; the step that crosses K masks what lies beyond.
+    for (var k = ks.x; k < kend; k += 4u) {
+        let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
+        bq[0] = b_block(offs.y, c0, k, live);
+        bq[1] = b_block(offs.y, c0 + 4u, k, live);
+        bq[2] = b_block(offs.y, c0 + 8u, k, live);
+        bq[3] = b_block(offs.y, c0 + 12u, k, live);
+        bq[4] = b_block(offs.y, c0 + 16u, k, live);
+        bq[5] = b_block(offs.y, c0 + 20u, k, live);
+        bq[6] = b_block(offs.y, c0 + 24u, k, live);
+        bq[7] = b_block(offs.y, c0 + 28u, k, live);
+        // Lanes past TM_QUADS load clamped rows nobody takes.
+        let mine = a_block(offs.x, r0 + 4u * lane, k, live);
+        update_row(0u, lane_block(mine, 0u));
+        if (TM_QUADS > 1u) { update_row(1u, lane_block(mine, 1u)); }
+        if (TM_QUADS > 2u) {
+            update_row(2u, lane_block(mine, 2u));
+            update_row(3u, lane_block(mine, 3u));
+        }
+        if (TM_QUADS > 4u) {
+            update_row(4u, lane_block(mine, 4u));
+            update_row(5u, lane_block(mine, 5u));
+            update_row(6u, lane_block(mine, 6u));
+            update_row(7u, lane_block(mine, 7u));
+        }
+    }
+    let cz = zs * p.m * p.n;
+    store_row(cz, 0u, r0, c0);
+    if (TM_QUADS > 1u) { store_row(cz, 1u, r0 + 4u, c0); }
+    if (TM_QUADS > 2u) {
+        store_row(cz, 2u, r0 + 8u, c0);
+        store_row(cz, 3u, r0 + 12u, c0);
+    }
+    if (TM_QUADS > 4u) {
+        store_row(cz, 4u, r0 + 16u, c0);
+        store_row(cz, 5u, r0 + 20u, c0);
+        store_row(cz, 6u, r0 + 24u, c0);
+        store_row(cz, 7u, r0 + 28u, c0);
+    }
+}
