@@ -45,6 +45,15 @@ const WORKGROUP_SIZE: u32 = 64u;
 // conv2d_backward_bias: dy's planes are whole, 16-byte aligned quads.
 override VEC_DB: bool = false;
 
+// conv2d and conv2d_rows: the output passes through ReLU as it is stored
+// (a Conv2d followed by ReLU), saving the activation's pass over memory.
+override RELU: bool = false;
+
+// ReLU as `unary.wgsl` computes it: 0 for v <= 0 and for NaN.
+fn relu_out(v: vec4<f32>) -> vec4<f32> {
+    return select(v, select(vec4<f32>(0.0), v, v > vec4<f32>(0.0)), RELU);
+}
+
 struct Params {
     n: u32,
     c_in: u32,
@@ -172,7 +181,7 @@ fn store_y(blk: mat4x4<f32>, c: u32, n_c: u32, c_stride: u32, offsets: vec4<u32>
     for (var j = 0u; j < min(4u, n_c - min(c, n_c)); j++) {
         for (var i = 0u; i < 4u; i++) {
             if (ok[i]) {
-                y[(c + j) * c_stride + offsets[i]] = m[j][i] + bias[j];
+                y[(c + j) * c_stride + offsets[i]] = relu_out(vec4<f32>(m[j][i] + bias[j])).x;
             }
         }
     }
@@ -912,16 +921,16 @@ fn store_rows(j: u32, c: u32, qi: u32, nq: u32, oc0: u32, n_c: u32, live: bool) 
     let bi = min(vec4<u32>(p.b_offset + oc0 + 4u * c) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(arrayLength(&b) - 1u));
     let bias = select(vec4<f32>(0.0), vec4<f32>(b[bi.x], b[bi.y], b[bi.z], b[bi.w]), p.has_bias != 0u);
     if (4u * c < n_c) {
-        put_y(at, m[0] + bias.x, count);
+        put_y(at, relu_out(m[0] + bias.x), count);
     }
     if (4u * c + 1u < n_c) {
-        put_y(at + ohw, m[1] + bias.y, count);
+        put_y(at + ohw, relu_out(m[1] + bias.y), count);
     }
     if (4u * c + 2u < n_c) {
-        put_y(at + 2u * ohw, m[2] + bias.z, count);
+        put_y(at + 2u * ohw, relu_out(m[2] + bias.z), count);
     }
     if (4u * c + 3u < n_c) {
-        put_y(at + 3u * ohw, m[3] + bias.w, count);
+        put_y(at + 3u * ohw, relu_out(m[3] + bias.w), count);
     }
 }
 

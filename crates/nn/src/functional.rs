@@ -94,6 +94,21 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, opts: Conv2dOp
     x.conv2d(weight, bias, opts)
 }
 
+/// `F.relu(F.conv2d(x, weight, bias, ...))` in one pass: the convolution
+/// applies ReLU as it stores its output. Values and graph
+/// (`ReluBackward0` after `ConvolutionBackward0`) are those of the two ops.
+///
+/// # Panics
+/// If the shapes do not fit the options.
+pub fn conv2d_relu(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    opts: Conv2dOptions,
+) -> Tensor {
+    x.conv2d_relu(weight, bias, opts)
+}
+
 /// `F.dropout(x, p, training)`: in training, each element is zeroed with
 /// probability `p` and the rest scaled by 1/(1-p); otherwise `x` itself.
 ///

@@ -1,8 +1,8 @@
 //! The layers' ops: softmax, convolution, pooling.
 
-use wgrad_tensor::Result;
 use wgrad_tensor::ops::conv::{self, Conv2dOptions};
 use wgrad_tensor::ops::pool2d::{self, AvgPool2dOptions, MaxPool2dOptions};
+use wgrad_tensor::{Result, UnaryOp};
 
 use crate::op::Op;
 use crate::tensor::Tensor;
@@ -72,6 +72,49 @@ impl Tensor {
     /// If the shapes do not fit (the message names them).
     pub fn conv2d(&self, w: &Tensor, bias: Option<&Tensor>, opts: Conv2dOptions) -> Tensor {
         self.try_conv2d(w, bias, opts)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `relu(conv2d(x, w, bias))`, computed in one pass (the kernels apply
+    /// ReLU as they store) and recorded as PyTorch records the two ops:
+    /// `ReluBackward0` after `ConvolutionBackward0`.
+    pub fn try_conv2d_relu(
+        &self,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        opts: Conv2dOptions,
+    ) -> Result<Tensor> {
+        let y = conv::try_conv2d_relu(self.data(), w.data(), bias.map(Tensor::data), opts)?;
+        let mut inputs = vec![self, w];
+        inputs.extend(bias);
+        // The convolution's own output never exists. Its node holds y
+        // instead, which nothing reads but ReLU's backward, and that only
+        // as the mask `input > 0`: where the convolution gave v, y is v if
+        // v > 0 and 0 otherwise, so `y > 0` is the same mask.
+        let conv_out = Tensor::record(y.clone(), "ConvolutionBackward0", &inputs, || Op::Conv2d {
+            x: self.data().clone(),
+            w: w.data().clone(),
+            opts,
+        });
+        Ok(Tensor::record(
+            y.clone(),
+            "ReluBackward0",
+            &[&conv_out],
+            || Op::Unary {
+                op: UnaryOp::Relu,
+                scalar: 0.0,
+                x: y.clone(),
+                y,
+            },
+        ))
+    }
+
+    /// `relu(conv2d(x, w, bias))`; see [`Tensor::try_conv2d_relu`].
+    ///
+    /// # Panics
+    /// If the shapes do not fit (the message names them).
+    pub fn conv2d_relu(&self, w: &Tensor, bias: Option<&Tensor>, opts: Conv2dOptions) -> Tensor {
+        self.try_conv2d_relu(w, bias, opts)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 

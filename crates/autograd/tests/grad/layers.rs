@@ -74,6 +74,71 @@ fn conv2d_gradients_match_finite_differences() {
 }
 
 #[test]
+fn fused_conv2d_relu_matches_conv2d_then_relu() {
+    let opts = Conv2dOptions {
+        stride: (2, 2),
+        padding: (1, 1),
+        ..Conv2dOptions::default()
+    };
+    let leaf = |shape: &[usize], seed| {
+        let n = shape.iter().product();
+        Tensor::from_slice(&values(n, -1.0, 1.0, seed), shape).with_grad()
+    };
+    let (x, w, b) = (
+        leaf(&[2, 3, 7, 6], 50),
+        leaf(&[4, 3, 3, 3], 51),
+        leaf(&[4], 52),
+    );
+    let fused = x.conv2d_relu(&w, Some(&b), opts);
+    let f = fused.grad_fn().unwrap();
+    assert_eq!(f.name(), "ReluBackward0");
+    let conv = f.next_functions()[0].clone().unwrap();
+    assert_eq!(conv.name(), "ConvolutionBackward0");
+    assert_eq!(conv.next_functions().len(), 3);
+
+    let g = Tensor::from_slice(&values(fused.numel(), -1.0, 1.0, 53), fused.shape());
+    let grads = |y: &Tensor| {
+        for t in [&x, &w, &b] {
+            t.zero_grad();
+        }
+        (y * &g).sum().backward().unwrap();
+        [&x, &w, &b].map(|t| t.grad().unwrap().to_vec::<f32>().unwrap())
+    };
+    let got = grads(&fused);
+    let plain = x.conv2d(&w, Some(&b), opts).relu();
+    let want = grads(&plain);
+    let (yf, yp) = (
+        fused.to_vec::<f32>().unwrap(),
+        plain.to_vec::<f32>().unwrap(),
+    );
+    assert!(yp.iter().any(|&v| v == 0.0) && yp.iter().any(|&v| v > 0.0));
+    for (what, a, b) in [
+        ("y", &yf, &yp),
+        ("dx", &got[0], &want[0]),
+        ("dw", &got[1], &want[1]),
+        ("db", &got[2], &want[2]),
+    ] {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (p, q)) in a.iter().zip(b.iter()).enumerate() {
+            assert!(
+                (p - q).abs() <= 1e-5 * (1.0 + q.abs()),
+                "{what}[{i}]: {p} vs {q}"
+            );
+        }
+    }
+
+    let ins = [
+        Input::new(&[2, 2, 5, 6], -1.0, 1.0, 54),
+        Input::new(&[3, 2, 3, 3], -1.0, 1.0, 55),
+        Input::new(&[3], -1.0, 1.0, 56),
+    ];
+    // A small step, so that no pre-activation crosses 0 (the kink).
+    check_gradients("conv2d_relu", &ins, 1e-3, 2e-2, |t| {
+        t[0].conv2d_relu(&t[1], Some(&t[2]), opts)
+    });
+}
+
+#[test]
 fn pooling_gradients_match_finite_differences() {
     let x = [Input::distinct(&[2, 2, 5, 7], 48)];
     let max = MaxPool2dOptions {

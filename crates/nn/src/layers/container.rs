@@ -6,6 +6,7 @@ use std::ops::Index;
 use wgrad_autograd::Tensor;
 
 use super::impl_fmt_as_repr;
+use super::{Conv2d, ReLU};
 use crate::module::{Forward, Module, Training};
 
 /// `nn.Sequential(...)`: modules applied in order. Children are named
@@ -108,11 +109,22 @@ impl Module for Sequential {
 }
 
 impl Forward for Sequential {
-    /// Each module's output is the next one's input.
+    /// Each module's output is the next one's input. A `Conv2d` directly
+    /// followed by a `ReLU` runs as one fused pass
+    /// ([`Conv2d::forward_relu`]), with the same values and graph.
     fn forward(&self, x: &Tensor) -> Tensor {
-        self.layers
-            .iter()
-            .fold(x.clone(), |x, module| module.forward(&x))
+        let mut x = x.clone();
+        let mut i = 0;
+        while i < self.layers.len() {
+            if let (Some(conv), Some(_)) = (self.get::<Conv2d>(i), self.get::<ReLU>(i + 1)) {
+                x = conv.forward_relu(&x);
+                i += 2;
+            } else {
+                x = self.layers[i].forward(&x);
+                i += 1;
+            }
+        }
+        x
     }
 }
 

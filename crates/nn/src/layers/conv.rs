@@ -239,4 +239,13 @@ impl Forward for Conv2d {
     }
 }
 
+impl Conv2d {
+    /// `relu(self.forward(x))` in one pass ([`F::conv2d_relu`]): what a
+    /// [`Sequential`](crate::Sequential) runs for a `Conv2d` followed by a
+    /// `ReLU`.
+    pub fn forward_relu(&self, x: &Tensor) -> Tensor {
+        F::conv2d_relu(x, &self.weight, self.bias.as_deref(), self.options)
+    }
+}
+
 impl_fmt_as_repr!(Conv2d);

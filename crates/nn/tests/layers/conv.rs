@@ -1,6 +1,6 @@
 //! `Conv2d` against a plain-loop convolution, and its constructor checks.
 
-use wgrad_nn::{Conv2d, Forward, Module, NnError};
+use wgrad_nn::{Conv2d, Forward, Module, NnError, ReLU, Sequential};
 
 use crate::common::{Window, assert_close, conv2d_cpu, host, tensor};
 
@@ -116,4 +116,25 @@ fn conv2d_rejects_channels_not_divisible_by_groups() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("stride=0"), "{err}");
+}
+
+#[test]
+fn sequential_runs_conv2d_then_relu_fused_with_the_same_values_and_graph() {
+    let conv = Conv2d::builder(3, 4, 3).stride(2).padding(1).build();
+    let x = tensor(&[2, 3, 7, 6], 12);
+    let want: Vec<f32> = host(&conv.forward(&x))
+        .into_iter()
+        .map(|v| if v > 0.0 { v } else { 0.0 })
+        .collect();
+    let mut model = Sequential::new();
+    model.push(conv).push(ReLU::new());
+    let y = model.forward(&x);
+    assert!(want.iter().any(|&v| v == 0.0) && want.iter().any(|&v| v > 0.0));
+    assert_close("Conv2d, ReLU", &host(&y), &want, 1e-5);
+    let relu = y.grad_fn().expect("the weights need gradients");
+    assert_eq!(relu.name(), "ReluBackward0");
+    assert_eq!(
+        relu.next_functions()[0].clone().unwrap().name(),
+        "ConvolutionBackward0"
+    );
 }

@@ -9,7 +9,7 @@ use wgrad_tensor::ops::conv::{
     Conv2dOptions, ConvKernel, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
     try_conv2d, try_conv2d_backward_bias, try_conv2d_backward_input,
     try_conv2d_backward_input_with, try_conv2d_backward_weight, try_conv2d_backward_weight_with,
-    try_conv2d_with,
+    try_conv2d_relu_with, try_conv2d_with,
 };
 
 use crate::common::{assert_close, read, values};
@@ -107,9 +107,9 @@ fn cpu_backward(
     (dx, dw, db)
 }
 
-/// Runs forward and all three backward kernels on one case, with the row
-/// kernels where they apply and with the general ones, and compares each
-/// with the CPU twin.
+/// Runs forward (plain and through the fused ReLU) and all three backward
+/// kernels on one case, with the row kernels where they apply and with the
+/// general ones, and compares each with the CPU twin.
 fn check(what: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, o: Conv2dOptions) {
     for kernel in [ConvKernel::Auto, ConvKernel::General] {
         check_kernel(&format!("{what} ({kernel:?})"), xs, ws, bias, o, kernel);
@@ -140,6 +140,17 @@ fn check_kernel(
         &want,
         TOL,
     );
+    // The fused ReLU, on every shape and both kernel families.
+    let y = try_conv2d_relu_with(&tx, &tw, bias.then_some(&tb), o, kernel).expect(what);
+    let relu: Vec<f32> = want
+        .iter()
+        .map(|&v| if v > 0.0 { v } else { 0.0 })
+        .collect();
+    assert!(
+        want.iter().any(|&v| v < 0.0),
+        "{what}: some output is negative"
+    );
+    assert_close(&format!("{what}: conv2d_relu"), &read(&y), &relu, TOL);
 
     let dy = values(want.len(), -1.0, 1.0, 4);
     let tdy = Tensor::from_slice(&dy, y.shape());

@@ -405,14 +405,49 @@ pub fn try_conv2d_with(
     opts: Conv2dOptions,
     kernel: ConvKernel,
 ) -> Result<Tensor> {
-    const OP: &str = "conv2d";
-    let geo = ConvGeometry::new(OP, x.shape(), w.shape(), opts)?;
-    require_f32(OP, &[x, w])?;
+    forward("conv2d", x, w, bias, opts, kernel, false)
+}
+
+/// `relu(conv2d(x, w, bias))` in one pass: the kernels apply ReLU as they
+/// store, so the activation costs no dispatch and no pass over memory
+/// (what `Conv2d` followed by `ReLU` runs).
+pub fn try_conv2d_relu(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    opts: Conv2dOptions,
+) -> Result<Tensor> {
+    try_conv2d_relu_with(x, w, bias, opts, ConvKernel::current())
+}
+
+/// [`try_conv2d_relu`] with a chosen kernel family.
+pub fn try_conv2d_relu_with(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    opts: Conv2dOptions,
+    kernel: ConvKernel,
+) -> Result<Tensor> {
+    forward("conv2d_relu", x, w, bias, opts, kernel, true)
+}
+
+/// The forward pass, through ReLU when `relu`; `op` names it in errors.
+fn forward(
+    op: &'static str,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    opts: Conv2dOptions,
+    kernel: ConvKernel,
+    relu: bool,
+) -> Result<Tensor> {
+    let geo = ConvGeometry::new(op, x.shape(), w.shape(), opts)?;
+    require_f32(op, &[x, w])?;
     if let Some(b) = bias {
-        require_f32(OP, &[b])?;
+        require_f32(op, &[b])?;
         if b.shape() != [geo.weight[0]] {
             return Err(invalid(
-                OP,
+                op,
                 format!(
                     "bias {:?} must be [{}] for weight {:?}",
                     b.shape(),
@@ -424,7 +459,7 @@ pub fn try_conv2d_with(
         }
     }
     // x: [n, c_in, h, w], w: [c_out, c_in / groups, kh, kw] -> [n, c_out, oh, ow]
-    let y = Tensor::uninit(OP, &geo.output, DType::F32)?;
+    let y = Tensor::uninit(op, &geo.output, DType::F32)?;
     if y.numel() == 0 {
         return Ok(y);
     }
@@ -433,7 +468,7 @@ pub fn try_conv2d_with(
     let bias = bias.map(Tensor::contiguous);
     let rows = RowConv::forward(&geo);
     if kernel == ConvKernel::Auto && opts.dilation.1 == 1 && rows.config().is_some() {
-        rows.run(OP, &geo, [&x, &w, &y], bias.as_ref(), false)?;
+        rows.run(op, &geo, [&x, &w, &y], bias.as_ref(), false, relu)?;
         return Ok(y);
     }
     // Without a bias, x is bound in its place (two read-only bindings of
@@ -448,9 +483,11 @@ pub fn try_conv2d_with(
         threads,
         ..Words::default()
     };
-    let p = geo.params(OP, words)?;
+    let p = geo.params(op, words)?;
     let bindings = [bind(1, &x), bind(2, &w), bind(3, &b), bind(4, &y)];
-    dispatch_blocks(OP, &[], &p, &bindings, threads);
+    let relu_on = [("RELU", 1.0)];
+    let constants: &[_] = if relu { &relu_on } else { &[] };
+    dispatch_blocks("conv2d", constants, &p, &bindings, threads);
     Ok(y)
 }
 
@@ -509,7 +546,7 @@ pub fn try_conv2d_backward_input_with(
     let rows = RowConv::input_gradient(&geo);
     let unit = opts.stride == (1, 1) && opts.dilation.1 == 1;
     if kernel == ConvKernel::Auto && unit && rows.config().is_some() {
-        rows.run(OP, &geo, [&dy, &w, &dx], None, true)?;
+        rows.run(OP, &geo, [&dy, &w, &dx], None, true, false)?;
         return Ok(dx);
     }
     // (stride class, group, block of input channels, block of the class's

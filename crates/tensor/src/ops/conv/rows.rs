@@ -78,7 +78,8 @@ impl RowConv {
     }
 
     /// Packs `w` (the filters of the forward convolution `geo`; flipped and
-    /// transposed when `back`) and runs `conv2d_rows` from `x` into `out`.
+    /// transposed when `back`) and runs `conv2d_rows` from `x` into `out`,
+    /// through ReLU when `relu`.
     pub(super) fn run(
         &self,
         op: &'static str,
@@ -86,6 +87,7 @@ impl RowConv {
         [x, w, out]: [&Tensor; 3],
         bias: Option<&Tensor>,
         back: bool,
+        relu: bool,
     ) -> Result<()> {
         let (cq, pq, nv) = self.config().expect("checked by the caller");
         let g = self.groups;
@@ -134,7 +136,7 @@ impl RowConv {
             (self.dil_h, 1),
             words,
         )?;
-        let constants = [
+        let mut constants = vec![
             ("CQ", cq as f64),
             ("PQ", pq as f64),
             ("SW", self.stride.1 as f64),
@@ -142,6 +144,10 @@ impl RowConv {
             ("VEC_Y", f64::from(u8::from(ow.is_multiple_of(4)))),
             ("KW", kw as f64),
         ];
+        // Only when set, so that the plain convolution keeps one pipeline.
+        if relu {
+            constants.push(("RELU", 1.0));
+        }
         let bindings = [
             bind(10, x),
             bind(11, &packed),
