@@ -38,9 +38,47 @@ struct SgdParams {
 @group(0) @binding(2) var<storage, read> sgd_grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> momentum_buffer: array<f32>;
 
+// The hyper-parameters of an SGD update, shared by `sgd` and `sgd_multi`.
+struct SgdHyper {
+    lr: f32,
+    momentum: f32,
+    one_minus_dampening: f32,
+    weight_decay: f32,
+    has_momentum: bool,
+    nesterov: bool,
+    maximize: bool,
+}
+
 // g = -grad if maximize else grad; g += weight_decay * theta;
 // b = g on the first step, else momentum * b + (1 - dampening) * g;
 // g = g + momentum * b if nesterov else b; theta -= lr * g.
+// Returns (new theta, new b); b_old is ignored on the first step.
+fn sgd_update(h: SgdHyper, theta: f32, grad: f32, b_old: f32, first_step: bool) -> vec2<f32> {
+    // The gradient is negated before weight decay, so that maximize still
+    // shrinks the weights: PyTorch's code, and its documentation since
+    // pytorch/pytorch#149884 (older pages negated at the end).
+    var g = grad;
+    if (h.maximize) {
+        g = -g;
+    }
+    // Skipped when 0, as in PyTorch: 0 * inf would turn an inf weight to NaN.
+    if (h.weight_decay != 0.0) {
+        g = g + h.weight_decay * theta;
+    }
+    var b = g;
+    if (h.has_momentum) {
+        if (!first_step) {
+            b = h.momentum * b_old + h.one_minus_dampening * g;
+        }
+        if (h.nesterov) {
+            g = g + h.momentum * b;
+        } else {
+            g = b;
+        }
+    }
+    return vec2<f32>(theta - h.lr * g, b);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
@@ -48,32 +86,17 @@ fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     if (i >= sp.numel) {
         return;
     }
-    let theta = sgd_param[sp.param_offset + i];
-    // The gradient is negated before weight decay, so that maximize still
-    // shrinks the weights: PyTorch's code, and its documentation since
-    // pytorch/pytorch#149884 (older pages negated at the end).
-    var g = sgd_grad[sp.grad_offset + i];
-    if (sp.maximize != 0u) {
-        g = -g;
+    let h = SgdHyper(sp.lr, sp.momentum, sp.one_minus_dampening, sp.weight_decay, sp.has_momentum != 0u, sp.nesterov != 0u, sp.maximize != 0u);
+    let bi = sp.buf_offset + i;
+    var b_old = 0.0;
+    if (h.has_momentum && sp.first_step == 0u) {
+        b_old = momentum_buffer[bi];
     }
-    // Skipped when 0, as in PyTorch: 0 * inf would turn an inf weight to NaN.
-    if (sp.weight_decay != 0.0) {
-        g = g + sp.weight_decay * theta;
+    let r = sgd_update(h, sgd_param[sp.param_offset + i], sgd_grad[sp.grad_offset + i], b_old, sp.first_step != 0u);
+    if (h.has_momentum) {
+        momentum_buffer[bi] = r.y;
     }
-    if (sp.has_momentum != 0u) {
-        let bi = sp.buf_offset + i;
-        var b = g;
-        if (sp.first_step == 0u) {
-            b = sp.momentum * momentum_buffer[bi] + sp.one_minus_dampening * g;
-        }
-        momentum_buffer[bi] = b;
-        if (sp.nesterov != 0u) {
-            g = g + sp.momentum * b;
-        } else {
-            g = b;
-        }
-    }
-    sgd_param[sp.param_offset + i] = theta - sp.lr * g;
+    sgd_param[sp.param_offset + i] = r.x;
 }
 
 // ------------------------------------------------------ Adam / AdamW ----
@@ -106,33 +129,65 @@ struct AdamParams {
 @group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
 @group(0) @binding(5) var<storage, read_write> max_exp_avg_sq: array<f32>;
 
-// m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g^2;
-// v_max = max(v_max, v) with amsgrad;
+// The hyper-parameters of an Adam update that do not depend on the step,
+// shared by `adam` and `adam_multi`.
+struct AdamHyper {
+    beta1: f32,
+    one_minus_beta1: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    decay_factor: f32,
+    decoupled: bool,
+    maximize: bool,
+}
+
+// The moments and the decayed weight of one Adam step:
+// m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g^2.
+// Returns (theta after weight decay, m, v, 0).
+fn adam_moments(h: AdamHyper, theta_in: f32, grad: f32, m_old: f32, v_old: f32) -> vec4<f32> {
+    var theta = theta_in;
+    var g = grad;
+    if (h.maximize) {
+        g = -g;
+    }
+    if (h.weight_decay != 0.0) {
+        if (h.decoupled) {
+            theta = theta * h.decay_factor;
+        } else {
+            g = g + h.weight_decay * theta;
+        }
+    }
+    let m = h.beta1 * m_old + h.one_minus_beta1 * g;
+    let v = h.beta2 * v_old + h.one_minus_beta2 * g * g;
+    return vec4<f32>(theta, m, v, 0.0);
+}
+
 // theta -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+fn adam_param_update(h: AdamHyper, theta: f32, m: f32, v: f32, step_size: f32, bias_correction2_sqrt: f32) -> f32 {
+    let denom = sqrt(v) / bias_correction2_sqrt + h.eps;
+    return theta - step_size * (m / denom);
+}
+
+fn adam_hyper() -> AdamHyper {
+    return AdamHyper(ap.beta1, ap.one_minus_beta1, ap.beta2, ap.one_minus_beta2, ap.eps, ap.weight_decay, ap.decay_factor, ap.decoupled != 0u, ap.maximize != 0u);
+}
+
+// With amsgrad, v_max = max(v_max, v) takes v's place in the update.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
     if (i >= ap.numel) {
         return;
     }
-    var theta = adam_param[ap.param_offset + i];
-    var g = adam_grad[ap.grad_offset + i];
-    if (ap.maximize != 0u) {
-        g = -g;
-    }
-    if (ap.weight_decay != 0.0) {
-        if (ap.decoupled != 0u) {
-            theta = theta * ap.decay_factor;
-        } else {
-            g = g + ap.weight_decay * theta;
-        }
-    }
+    let h = adam_hyper();
     let mi = ap.exp_avg_offset + i;
     let vi = ap.exp_avg_sq_offset + i;
-    let m = ap.beta1 * exp_avg[mi] + ap.one_minus_beta1 * g;
-    var v = ap.beta2 * exp_avg_sq[vi] + ap.one_minus_beta2 * g * g;
-    exp_avg[mi] = m;
-    exp_avg_sq[vi] = v;
+    let r = adam_moments(h, adam_param[ap.param_offset + i], adam_grad[ap.grad_offset + i], exp_avg[mi], exp_avg_sq[vi]);
+    exp_avg[mi] = r.y;
+    exp_avg_sq[vi] = r.z;
+    var v = r.z;
     if (ap.amsgrad != 0u) {
         // The maximum of the raw second moments; the bias correction of
         // the current step applies to it (as in PyTorch's code).
@@ -140,8 +195,7 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         v = max(max_exp_avg_sq[xi], v);
         max_exp_avg_sq[xi] = v;
     }
-    let denom = sqrt(v) / ap.bias_correction2_sqrt + ap.eps;
-    adam_param[ap.param_offset + i] = theta - ap.step_size * (m / denom);
+    adam_param[ap.param_offset + i] = adam_param_update(h, r.x, r.y, v, ap.step_size, ap.bias_correction2_sqrt);
 }
 
 // ------------------------------------------------------------ RMSprop ----
@@ -208,5 +262,177 @@ fn rmsprop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         rmsprop_param[rp.param_offset + i] = theta - rp.lr * b;
     } else {
         rmsprop_param[rp.param_offset + i] = theta - rp.lr * (g / avg);
+    }
+}
+
+// ------------------------------------------- multi-tensor SGD / Adam ----
+// Up to 4 parameters per dispatch (PyTorch's `foreach` implementations):
+// one training step's update costs a dispatch per 4 parameters instead of
+// one per parameter. Workgroups first_group[s] .. first_group[s + 1] - 1
+// update slot s, WORKGROUP_SIZE elements each; a slot with numel 0 is
+// unused (the host binds slot 0's buffers there). The slot is the same for
+// a whole workgroup, so the switch below does not diverge. AMSGrad keeps
+// the single-tensor `adam`.
+
+struct Slots {
+    numel: vec4<u32>,
+    // first_group.w + the last slot's groups = all groups, in `total_groups`.
+    first_group: vec4<u32>,
+    param_offset: vec4<u32>,
+    grad_offset: vec4<u32>,
+    // SGD's momentum buffer or Adam's exp_avg; Adam's exp_avg_sq.
+    state0_offset: vec4<u32>,
+    state1_offset: vec4<u32>,
+    total_groups: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+struct SgdMultiParams {
+    slots: Slots,
+    // SGD: whether slot s's momentum buffer is created by this step.
+    first_step: vec4<u32>,
+    lr: f32,
+    momentum: f32,
+    one_minus_dampening: f32,
+    weight_decay: f32,
+    has_momentum: u32,
+    nesterov: u32,
+    maximize: u32,
+    _pad: u32,
+}
+
+struct AdamMultiParams {
+    slots: Slots,
+    // Per slot: lr / (1 - beta1^t) and sqrt(1 - beta2^t) of its own step t.
+    step_size: vec4<f32>,
+    bias_correction2_sqrt: vec4<f32>,
+    beta1: f32,
+    one_minus_beta1: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    decay_factor: f32,
+    decoupled: u32,
+    maximize: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> smp: SgdMultiParams;
+@group(0) @binding(0) var<uniform> amp: AdamMultiParams;
+@group(0) @binding(10) var<storage, read_write> param0: array<f32>;
+@group(0) @binding(11) var<storage, read_write> param1: array<f32>;
+@group(0) @binding(12) var<storage, read_write> param2: array<f32>;
+@group(0) @binding(13) var<storage, read_write> param3: array<f32>;
+@group(0) @binding(14) var<storage, read> grad0: array<f32>;
+@group(0) @binding(15) var<storage, read> grad1: array<f32>;
+@group(0) @binding(16) var<storage, read> grad2: array<f32>;
+@group(0) @binding(17) var<storage, read> grad3: array<f32>;
+@group(0) @binding(18) var<storage, read_write> state0_0: array<f32>;
+@group(0) @binding(19) var<storage, read_write> state0_1: array<f32>;
+@group(0) @binding(20) var<storage, read_write> state0_2: array<f32>;
+@group(0) @binding(21) var<storage, read_write> state0_3: array<f32>;
+@group(0) @binding(22) var<storage, read_write> state1_0: array<f32>;
+@group(0) @binding(23) var<storage, read_write> state1_1: array<f32>;
+@group(0) @binding(24) var<storage, read_write> state1_2: array<f32>;
+@group(0) @binding(25) var<storage, read_write> state1_3: array<f32>;
+
+// (slot, element) of invocation lid of workgroup w, or slot 4 past the end.
+fn slot_element(sl: Slots, w: u32, lid: u32) -> vec2<u32> {
+    if (w >= sl.total_groups) {
+        return vec2<u32>(4u, 0u);
+    }
+    let s = select(select(select(0u, 1u, w >= sl.first_group.y), 2u, w >= sl.first_group.z), 3u, w >= sl.first_group.w);
+    let i = (w - sl.first_group[s]) * WORKGROUP_SIZE + lid;
+    return vec2<u32>(select(4u, s, i < sl.numel[s]), i);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sgd_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let sl = smp.slots;
+    let at = slot_element(sl, wid.x + wid.y * nwg.x, lid.x);
+    let s = at.x;
+    if (s > 3u) {
+        return;
+    }
+    let h = SgdHyper(smp.lr, smp.momentum, smp.one_minus_dampening, smp.weight_decay, smp.has_momentum != 0u, smp.nesterov != 0u, smp.maximize != 0u);
+    let pi = sl.param_offset[s] + at.y;
+    let gi = sl.grad_offset[s] + at.y;
+    let bi = sl.state0_offset[s] + at.y;
+    let first = smp.first_step[s] != 0u;
+    // Without momentum the buffers are one-element placeholders: read
+    // (clamped) and written back unchanged, never used.
+    switch s {
+        case 0u: {
+            let b = state0_0[min(bi, arrayLength(&state0_0) - 1u)];
+            let r = sgd_update(h, param0[pi], grad0[gi], b, first);
+            param0[pi] = r.x;
+            if (h.has_momentum) { state0_0[bi] = r.y; }
+        }
+        case 1u: {
+            let b = state0_1[min(bi, arrayLength(&state0_1) - 1u)];
+            let r = sgd_update(h, param1[pi], grad1[gi], b, first);
+            param1[pi] = r.x;
+            if (h.has_momentum) { state0_1[bi] = r.y; }
+        }
+        case 2u: {
+            let b = state0_2[min(bi, arrayLength(&state0_2) - 1u)];
+            let r = sgd_update(h, param2[pi], grad2[gi], b, first);
+            param2[pi] = r.x;
+            if (h.has_momentum) { state0_2[bi] = r.y; }
+        }
+        default: {
+            let b = state0_3[min(bi, arrayLength(&state0_3) - 1u)];
+            let r = sgd_update(h, param3[pi], grad3[gi], b, first);
+            param3[pi] = r.x;
+            if (h.has_momentum) { state0_3[bi] = r.y; }
+        }
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let sl = amp.slots;
+    let at = slot_element(sl, wid.x + wid.y * nwg.x, lid.x);
+    let s = at.x;
+    if (s > 3u) {
+        return;
+    }
+    let h = AdamHyper(amp.beta1, amp.one_minus_beta1, amp.beta2, amp.one_minus_beta2, amp.eps, amp.weight_decay, amp.decay_factor, amp.decoupled != 0u, amp.maximize != 0u);
+    let pi = sl.param_offset[s] + at.y;
+    let gi = sl.grad_offset[s] + at.y;
+    let mi = sl.state0_offset[s] + at.y;
+    let vi = sl.state1_offset[s] + at.y;
+    let step_size = amp.step_size[s];
+    let bc2 = amp.bias_correction2_sqrt[s];
+    switch s {
+        case 0u: {
+            let r = adam_moments(h, param0[pi], grad0[gi], state0_0[mi], state1_0[vi]);
+            state0_0[mi] = r.y;
+            state1_0[vi] = r.z;
+            param0[pi] = adam_param_update(h, r.x, r.y, r.z, step_size, bc2);
+        }
+        case 1u: {
+            let r = adam_moments(h, param1[pi], grad1[gi], state0_1[mi], state1_1[vi]);
+            state0_1[mi] = r.y;
+            state1_1[vi] = r.z;
+            param1[pi] = adam_param_update(h, r.x, r.y, r.z, step_size, bc2);
+        }
+        case 2u: {
+            let r = adam_moments(h, param2[pi], grad2[gi], state0_2[mi], state1_2[vi]);
+            state0_2[mi] = r.y;
+            state1_2[vi] = r.z;
+            param2[pi] = adam_param_update(h, r.x, r.y, r.z, step_size, bc2);
+        }
+        default: {
+            let r = adam_moments(h, param3[pi], grad3[gi], state0_3[mi], state1_3[vi]);
+            state0_3[mi] = r.y;
+            state1_3[vi] = r.z;
+            param3[pi] = adam_param_update(h, r.x, r.y, r.z, step_size, bc2);
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use wgrad_autograd::{NoGradGuard, Tensor};
 use wgrad_tensor::ops::optim::AdamStep;
+use wgrad_tensor::ops::optim_foreach::{AdamSlot, try_adam_foreach_};
 
 use crate::optim::Optimizer;
 use crate::optim::error::Result;
@@ -137,23 +138,41 @@ impl Optimizer for Adam {
     fn step(&mut self) -> Result<()> {
         self.validate()?;
         let _no_grad = NoGradGuard::new();
-        for (i, grad) in state::gradients(self.name(), &self.params)? {
-            let param = self.params[i].data();
+        let grads = state::gradients(self.name(), &self.params)?;
+        // (index, param, grad, [exp_avg, exp_avg_sq], max_exp_avg_sq)
+        let mut work = Vec::with_capacity(grads.len());
+        for (i, grad) in grads {
+            let param = self.params[i].data().clone();
             let shape = param.shape();
             let state = self.states[i].get_or_insert_with(ParamState::default);
-            let exp_avg = state.zeros_if_absent("exp_avg", shape);
-            let exp_avg_sq = state.zeros_if_absent("exp_avg_sq", shape);
+            let moments = [
+                state.zeros_if_absent("exp_avg", shape),
+                state.zeros_if_absent("exp_avg_sq", shape),
+            ];
             let max_exp_avg_sq = self
                 .hyper
                 .amsgrad
                 .then(|| state.zeros_if_absent("max_exp_avg_sq", shape));
-            // PyTorch increments the step before the bias corrections.
-            let s = AdamStep {
-                step: state.step + 1,
-                ..self.hyper
-            };
-            param.try_adam_(&grad, &exp_avg, &exp_avg_sq, max_exp_avg_sq.as_ref(), &s)?;
-            state.step += 1;
+            work.push((i, param, grad, moments, max_exp_avg_sq));
+        }
+        // All parameters in a few dispatches (PyTorch's foreach=True).
+        let slots: Vec<AdamSlot<'_>> = work
+            .iter()
+            .map(|(i, param, grad, [exp_avg, exp_avg_sq], max)| AdamSlot {
+                param,
+                grad,
+                exp_avg,
+                exp_avg_sq,
+                max_exp_avg_sq: max.as_ref(),
+                // PyTorch increments the step before the bias corrections.
+                step: self.states[*i].as_ref().map_or(0, |s| s.step) + 1,
+            })
+            .collect();
+        try_adam_foreach_(&slots, &self.hyper)?;
+        for (i, ..) in &work {
+            if let Some(state) = self.states[*i].as_mut() {
+                state.step += 1;
+            }
         }
         state::end_step();
         Ok(())

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use wgrad_autograd::{NoGradGuard, Tensor};
 use wgrad_tensor::ops::optim::SgdStep;
+use wgrad_tensor::ops::optim_foreach::{SgdSlot, try_sgd_foreach_};
 
 use crate::optim::Optimizer;
 use crate::optim::error::{OptimError, Result};
@@ -124,20 +125,33 @@ impl Optimizer for SGD {
         self.validate()?;
         let _no_grad = NoGradGuard::new();
         let grads = state::gradients("SGD", &self.params)?;
+        // (param, grad, momentum buffer, whether this step creates it)
+        let mut work = Vec::with_capacity(grads.len());
         for (i, grad) in grads {
-            let param = self.params[i].data();
-            let mut s = self.hyper;
+            let param = self.params[i].data().clone();
             // Without momentum PyTorch's SGD keeps no state at all.
-            let buf = if s.momentum != 0.0 {
+            let (buf, first_step) = if self.hyper.momentum != 0.0 {
                 let state = self.states[i].get_or_insert_with(ParamState::default);
                 // PyTorch creates the buffer on the first step as a copy of g.
-                s.first_step = state.get("momentum_buffer").is_none();
-                Some(state.zeros_if_absent("momentum_buffer", param.shape()))
+                let first_step = state.get("momentum_buffer").is_none();
+                let buf = state.zeros_if_absent("momentum_buffer", param.shape());
+                (Some(buf), first_step)
             } else {
-                None
+                (None, false)
             };
-            param.try_sgd_(&grad, buf.as_ref(), &s)?;
+            work.push((param, grad, buf, first_step));
         }
+        // All parameters in a few dispatches (PyTorch's foreach=True).
+        let slots: Vec<SgdSlot<'_>> = work
+            .iter()
+            .map(|(param, grad, buf, first_step)| SgdSlot {
+                param,
+                grad,
+                momentum_buffer: buf.as_ref(),
+                first_step: *first_step,
+            })
+            .collect();
+        try_sgd_foreach_(&slots, &self.hyper)?;
         state::end_step();
         Ok(())
     }

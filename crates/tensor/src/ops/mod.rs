@@ -9,6 +9,7 @@ pub mod index;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
+pub mod optim_foreach;
 pub mod pool2d;
 pub mod reduce;
 pub mod softmax;

@@ -1,5 +1,6 @@
 //! Fused optimizer updates (`shaders/optim.wgsl`): one dispatch per
-//! parameter per step writes the parameter and its state buffers in place.
+//! parameter per step writes the parameter and its state buffers in place
+//! (see `optim_foreach` for several parameters per dispatch).
 //!
 //! The hyper-parameters are `f64`, like PyTorch's Python floats: what PyTorch
 //! computes in Python (bias corrections, `1 - beta`, `1 - lr * weight_decay`)
@@ -125,7 +126,7 @@ impl Default for RmspropStep {
 
 /// The tensors of one update: the parameter at binding 1, then the
 /// gradient and the state buffers at 2, 3, ... in the kernel's order.
-struct Update<'a> {
+pub(crate) struct Update<'a> {
     op: &'static str,
     param: &'a Tensor,
     /// `(name, tensor)`; `None` where an optional state is off.
@@ -133,18 +134,18 @@ struct Update<'a> {
 }
 
 impl<'a> Update<'a> {
-    fn new(op: &'static str, param: &'a Tensor, grad: &'a Tensor) -> Update<'a> {
+    pub(crate) fn new(op: &'static str, param: &'a Tensor, grad: &'a Tensor) -> Update<'a> {
         let slots = vec![("grad", Some(grad))];
         Update { op, param, slots }
     }
 
-    fn with(mut self, name: &'static str, buffer: &'a Tensor) -> Update<'a> {
+    pub(crate) fn with(mut self, name: &'static str, buffer: &'a Tensor) -> Update<'a> {
         self.slots.push((name, Some(buffer)));
         self
     }
 
     /// A state that exists only when `on` (because of the option `why`).
-    fn with_optional(
+    pub(crate) fn with_optional(
         mut self,
         on: bool,
         why: &str,
@@ -162,14 +163,14 @@ impl<'a> Update<'a> {
         Ok(self)
     }
 
-    fn present(&self) -> impl Iterator<Item = (&'static str, &'a Tensor)> + Clone + '_ {
+    pub(crate) fn present(&self) -> impl Iterator<Item = (&'static str, &'a Tensor)> + Clone + '_ {
         let slots = self.slots.iter().filter_map(|&(n, t)| Some((n, t?)));
         std::iter::once(("param", self.param)).chain(slots)
     }
 
     /// The checks of every update: f32, dense, one element count, no shared
     /// buffers (the parameter is written while the gradient is read).
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         let (op, numel) = (self.op, self.param.numel());
         for (name, t) in self.present() {
             if t.dtype() != DType::F32 {
@@ -240,7 +241,7 @@ impl<'a> Update<'a> {
 }
 
 /// `x` rounded to the kernel's f32, as bits.
-fn f(x: f64) -> u32 {
+pub(crate) fn f(x: f64) -> u32 {
     (x as f32).to_bits()
 }
 

@@ -37,6 +37,8 @@ pub struct AdapterSummary {
     pub max_buffer_bytes: u64,
     /// The largest workgroup count in one dispatch dimension.
     pub max_workgroups_per_dimension: u32,
+    /// The most storage buffers one kernel may bind.
+    pub max_storage_buffers_per_stage: u32,
     /// Whether kernels may share values across a workgroup of 8 with
     /// subgroup operations: the adapter has the SUBGROUP feature and no
     /// subgroup is smaller than 8 invocations (lavapipe: exactly 8).
@@ -133,6 +135,7 @@ impl Runtime {
             max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
             max_buffer_bytes: limits.max_buffer_size,
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_storage_buffers_per_stage: limits.max_storage_buffers_per_shader_stage,
             subgroups_of_8,
         };
         let state = State::new(info.backend, &limits);

@@ -10,6 +10,7 @@ mod launch;
 mod loss;
 mod matmul;
 mod optim;
+mod optim_foreach;
 mod pool2d;
 mod reduce;
 mod softmax;

@@ -10,16 +10,21 @@ use crate::common::{LENGTHS, assert_close, read, values};
 const ODD_LENGTHS: [usize; 4] = [1, 63, 65, 1000];
 
 /// The f32 values as f64, for the twins.
-fn wide(v: &[f32]) -> Vec<f64> {
+pub(crate) fn wide(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| f64::from(x)).collect()
 }
 
-fn narrow(v: &[f64]) -> Vec<f32> {
+pub(crate) fn narrow(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
 /// SGD's documented step; returns (theta, momentum buffer).
-fn cpu_sgd(theta: &[f64], grad: &[f64], buf: &[f64], s: &SgdStep) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn cpu_sgd(
+    theta: &[f64],
+    grad: &[f64],
+    buf: &[f64],
+    s: &SgdStep,
+) -> (Vec<f64>, Vec<f64>) {
     let (mut out, mut b_out) = (theta.to_vec(), buf.to_vec());
     for i in 0..theta.len() {
         let mut g = if s.maximize { -grad[i] } else { grad[i] };
@@ -39,7 +44,7 @@ fn cpu_sgd(theta: &[f64], grad: &[f64], buf: &[f64], s: &SgdStep) -> (Vec<f64>, 
 }
 
 /// Adam's (or AdamW's) documented step; returns (theta, m, v, v_max).
-fn cpu_adam(
+pub(crate) fn cpu_adam(
     theta: &[f64],
     grad: &[f64],
     m: &[f64],

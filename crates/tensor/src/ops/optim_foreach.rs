@@ -1,0 +1,285 @@
+//! Multi-tensor optimizer updates (PyTorch's `foreach` implementations):
+//! SGD and Adam over a list of parameters with up to 4 parameters per
+//! dispatch (`sgd_multi` and `adam_multi` in `shaders/optim.wgsl`), so that
+//! a training step's update is a few dispatches instead of one per
+//! parameter. The arithmetic is the single-tensor kernels' own (shared
+//! functions in the shader), so results are bit-identical.
+//!
+//! Where a kernel cannot bind 16 storage buffers (WebGPU's default limit is
+//! 8), and for AMSGrad, each parameter gets the single-tensor update.
+
+use crate::dtype::DType;
+use crate::error::{Result, TensorError};
+use crate::ops::optim::{AdamStep, SgdStep, Update, f};
+use crate::ops::{WORKGROUP_SIZE, dispatch_1d, to_u32};
+use crate::runtime::{Binding, Kernel, rt};
+use crate::shaders::OPTIM;
+use crate::tensor::Tensor;
+
+/// Parameters per dispatch (the shader's 4 slots).
+const SLOTS: usize = 4;
+/// Storage buffers the multi-tensor kernels bind (4 slots of 4 tensors).
+const BUFFERS: u32 = 16;
+
+/// One parameter of [`try_sgd_foreach_`].
+#[derive(Clone, Copy)]
+pub struct SgdSlot<'a> {
+    /// Updated in place.
+    pub param: &'a Tensor,
+    /// Its gradient.
+    pub grad: &'a Tensor,
+    /// Required when momentum is on; updated in place.
+    pub momentum_buffer: Option<&'a Tensor>,
+    /// Whether the momentum buffer is created by this step (see
+    /// [`SgdStep::first_step`]).
+    pub first_step: bool,
+}
+
+/// One parameter of [`try_adam_foreach_`].
+#[derive(Clone, Copy)]
+pub struct AdamSlot<'a> {
+    /// Updated in place.
+    pub param: &'a Tensor,
+    /// Its gradient.
+    pub grad: &'a Tensor,
+    /// First moment, updated in place.
+    pub exp_avg: &'a Tensor,
+    /// Second moment, updated in place.
+    pub exp_avg_sq: &'a Tensor,
+    /// Required with AMSGrad; updated in place.
+    pub max_exp_avg_sq: Option<&'a Tensor>,
+    /// This parameter's step number, from 1 (parameters that skipped steps
+    /// without a gradient have their own).
+    pub step: u64,
+}
+
+/// Whether this adapter can run the multi-tensor kernels.
+fn multi_supported() -> bool {
+    rt().adapter().max_storage_buffers_per_stage >= BUFFERS
+}
+
+/// Errors if a buffer is shared by two of the parameters' tensors: two
+/// slots of one dispatch would then write it concurrently.
+fn check_disjoint(op: &'static str, updates: &[Update<'_>]) -> Result<()> {
+    let all: Vec<(&'static str, &Tensor)> = updates.iter().flat_map(|u| u.present()).collect();
+    for (k, (a, ta)) in all.iter().enumerate() {
+        if let Some((b, _)) = all[k + 1..].iter().find(|(_, tb)| tb.shares_storage(ta)) {
+            return Err(TensorError::Invalid {
+                op,
+                message: format!(
+                    "a {a} and a {b} share one buffer; each parameter and state needs its own"
+                ),
+                shape: ta.shape().to_vec(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The tensors of one slot in binding order: param, grad, state0, state1
+/// (placeholders where a state does not exist).
+type SlotTensors = [Tensor; 4];
+
+/// Dispatches `entry` over up to 4 slots; `tail` follows the shared
+/// `Slots` header in the params. `states` is how many state bindings the
+/// entry point has (1 for SGD, 2 for Adam).
+fn dispatch_multi(
+    op: &'static str,
+    entry: &'static str,
+    slots: &[SlotTensors],
+    states: usize,
+    tail: &[u32],
+) -> Result<()> {
+    let group = WORKGROUP_SIZE as usize;
+    let mut numel = [0u32; 4];
+    let mut first_group = [0u32; 4];
+    let mut offsets = [[0u32; 4]; 4];
+    let mut groups = 0usize;
+    for (s, tensors) in slots.iter().enumerate() {
+        numel[s] = to_u32(op, tensors[0].numel())?;
+        first_group[s] = to_u32(op, groups)?;
+        groups += tensors[0].numel().div_ceil(group);
+        for (k, t) in tensors.iter().enumerate() {
+            offsets[k][s] = to_u32(op, t.layout.offset)?;
+        }
+    }
+    // Unused slots start past the last group, so no workgroup takes them.
+    for fg in first_group.iter_mut().skip(slots.len()) {
+        *fg = to_u32(op, groups)?;
+    }
+    let mut p = Vec::with_capacity(28 + tail.len());
+    p.extend(numel);
+    p.extend(first_group);
+    for o in offsets {
+        p.extend(o);
+    }
+    p.extend([to_u32(op, groups)?, 0, 0, 0]);
+    p.extend_from_slice(tail);
+    let mut bindings = Vec::with_capacity(16);
+    for s in 0..SLOTS {
+        // Unused slots bind slot 0's buffers again; they are never touched.
+        let tensors = slots.get(s).unwrap_or(&slots[0]);
+        for (k, t) in tensors.iter().take(2 + states).enumerate() {
+            bindings.push(Binding {
+                binding: 10 + 4 * k as u32 + s as u32,
+                buffer: t.buffer(),
+            });
+        }
+    }
+    dispatch_1d(
+        Kernel::new(&OPTIM, entry),
+        &[],
+        &p,
+        &bindings,
+        groups * group,
+    );
+    Ok(())
+}
+
+/// SGD (`torch.optim.SGD(..., foreach=True)`) over several parameters:
+/// each is updated exactly as [`Tensor::try_sgd_`] would, with `s`'s
+/// hyper-parameters and its own `first_step` (`s.first_step` is ignored).
+///
+/// Errors as [`Tensor::try_sgd_`] does for any parameter, and if two
+/// parameters or states share a buffer; nothing is updated then.
+pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
+    const OP: &str = "sgd_foreach_";
+    let has_momentum = s.momentum != 0.0;
+    let mut updates = Vec::with_capacity(params.len());
+    for slot in params {
+        let u = Update::new(OP, slot.param, slot.grad).with_optional(
+            has_momentum,
+            "momentum",
+            "momentum_buffer",
+            slot.momentum_buffer,
+        )?;
+        u.check()?;
+        updates.push(u);
+    }
+    check_disjoint(OP, &updates)?;
+    let live: Vec<&SgdSlot<'_>> = params.iter().filter(|p| p.param.numel() > 0).collect();
+    if !multi_supported() {
+        for slot in live {
+            let step = SgdStep {
+                first_step: slot.first_step,
+                ..*s
+            };
+            slot.param
+                .try_sgd_(slot.grad, slot.momentum_buffer, &step)?;
+        }
+        return Ok(());
+    }
+    let placeholder = Tensor::empty_for(OP, &[1], DType::F32);
+    for chunk in live.chunks(SLOTS) {
+        let tensors: Vec<SlotTensors> = chunk
+            .iter()
+            .map(|p| {
+                let buf = p
+                    .momentum_buffer
+                    .filter(|_| has_momentum)
+                    .unwrap_or(&placeholder);
+                [
+                    p.param.clone(),
+                    p.grad.clone(),
+                    buf.clone(),
+                    placeholder.clone(),
+                ]
+            })
+            .collect();
+        let mut first_step = [0u32; 4];
+        for (f, p) in first_step.iter_mut().zip(chunk) {
+            *f = u32::from(p.first_step);
+        }
+        let mut tail = first_step.to_vec();
+        tail.extend([
+            f(s.lr),
+            f(s.momentum),
+            f(1.0 - s.dampening),
+            f(s.weight_decay),
+            u32::from(has_momentum),
+            u32::from(s.nesterov),
+            u32::from(s.maximize),
+            0,
+        ]);
+        dispatch_multi(OP, "sgd_multi", &tensors, 1, &tail)?;
+    }
+    Ok(())
+}
+
+/// Adam or AdamW (`foreach=True`) over several parameters: each is updated
+/// exactly as [`Tensor::try_adam_`] would, with `s`'s hyper-parameters and
+/// its own step number (`s.step` is ignored).
+///
+/// Errors as [`Tensor::try_adam_`] does for any parameter, and if two
+/// parameters or states share a buffer; nothing is updated then.
+pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
+    const OP: &str = "adam_foreach_";
+    let mut updates = Vec::with_capacity(params.len());
+    for slot in params {
+        let u = Update::new(OP, slot.param, slot.grad)
+            .with("exp_avg", slot.exp_avg)
+            .with("exp_avg_sq", slot.exp_avg_sq)
+            .with_optional(s.amsgrad, "amsgrad", "max_exp_avg_sq", slot.max_exp_avg_sq)?;
+        if slot.step == 0 {
+            return Err(TensorError::Invalid {
+                op: OP,
+                message:
+                    "the step number counts from 1 (the bias corrections divide by 1 - beta^step)"
+                        .into(),
+                shape: slot.param.shape().to_vec(),
+            });
+        }
+        u.check()?;
+        updates.push(u);
+    }
+    check_disjoint(OP, &updates)?;
+    let live: Vec<&AdamSlot<'_>> = params.iter().filter(|p| p.param.numel() > 0).collect();
+    if s.amsgrad || !multi_supported() {
+        for p in live {
+            let step = AdamStep { step: p.step, ..*s };
+            p.param
+                .try_adam_(p.grad, p.exp_avg, p.exp_avg_sq, p.max_exp_avg_sq, &step)?;
+        }
+        return Ok(());
+    }
+    for chunk in live.chunks(SLOTS) {
+        let tensors: Vec<SlotTensors> = chunk
+            .iter()
+            .map(|p| {
+                [
+                    p.param.clone(),
+                    p.grad.clone(),
+                    p.exp_avg.clone(),
+                    p.exp_avg_sq.clone(),
+                ]
+            })
+            .collect();
+        // As the single-tensor update: PyTorch's Python-float step size
+        // and bias correction, per parameter's own step.
+        let mut step_size = [0u32; 4];
+        let mut bias_correction2_sqrt = [f(1.0); 4];
+        for (k, p) in chunk.iter().enumerate() {
+            let t = p.step as f64;
+            step_size[k] = f(s.lr / (1.0 - s.beta1.powf(t)));
+            bias_correction2_sqrt[k] = f((1.0 - s.beta2.powf(t)).sqrt());
+        }
+        let mut tail = step_size.to_vec();
+        tail.extend(bias_correction2_sqrt);
+        tail.extend([
+            f(s.beta1),
+            f(1.0 - s.beta1),
+            f(s.beta2),
+            f(1.0 - s.beta2),
+            f(s.eps),
+            f(s.weight_decay),
+            f(1.0 - s.lr * s.weight_decay),
+            u32::from(s.decoupled_weight_decay),
+            u32::from(s.maximize),
+            0,
+            0,
+            0,
+        ]);
+        dispatch_multi(OP, "adam_multi", &tensors, 2, &tail)?;
+    }
+    Ok(())
+}

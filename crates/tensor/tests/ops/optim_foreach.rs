@@ -1,0 +1,233 @@
+//! The multi-tensor updates (`optim_foreach`) against the same f64 CPU
+//! twins as the single-tensor ones: seven parameters of odd lengths (two
+//! dispatches of up to four, one parameter empty, one a view at an offset),
+//! each with its own first step or step number.
+
+use wgrad_tensor::Tensor;
+use wgrad_tensor::ops::optim::{AdamStep, SgdStep};
+use wgrad_tensor::ops::optim_foreach::{AdamSlot, SgdSlot, try_adam_foreach_, try_sgd_foreach_};
+
+use crate::common::{assert_close, read, values};
+use crate::optim::{cpu_adam, cpu_sgd, narrow, wide};
+
+const TOL: f32 = 1e-6;
+const LENGTHS: [usize; 7] = [65, 1, 0, 1000, 63, 7, 130];
+
+/// A tensor holding `v`; parameter 4 is a view at offset 3 of a larger one.
+fn tensor(k: usize, v: &[f32]) -> Tensor {
+    if k != 4 {
+        return Tensor::from_slice(v, &[v.len()]);
+    }
+    let mut padded = vec![9.0; 3];
+    padded.extend_from_slice(v);
+    Tensor::from_vec(padded).narrow(0, 3, v.len())
+}
+
+#[test]
+fn sgd_foreach_matches_the_documented_update_for_every_parameter() {
+    let momentum = SgdStep {
+        lr: 0.1,
+        momentum: 0.9,
+        dampening: 0.1,
+        weight_decay: 0.01,
+        ..SgdStep::default()
+    };
+    let plain = SgdStep {
+        lr: 0.5,
+        maximize: true,
+        ..SgdStep::default()
+    };
+    for s in [
+        momentum,
+        SgdStep {
+            nesterov: true,
+            dampening: 0.0,
+            ..momentum
+        },
+        plain,
+    ] {
+        let host: Vec<[Vec<f32>; 3]> = LENGTHS
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                let seed = 10 * k as u32;
+                [0, 1, 2].map(|j| values(n, -1.0, 1.0, seed + j))
+            })
+            .collect();
+        let dev: Vec<[Tensor; 3]> = host
+            .iter()
+            .enumerate()
+            .map(|(k, h)| [tensor(k, &h[0]), tensor(k, &h[1]), tensor(k, &h[2])])
+            .collect();
+        let slots: Vec<SgdSlot<'_>> = dev
+            .iter()
+            .enumerate()
+            .map(|(k, t)| SgdSlot {
+                param: &t[0],
+                grad: &t[1],
+                momentum_buffer: (s.momentum != 0.0).then_some(&t[2]),
+                first_step: k % 3 == 1,
+            })
+            .collect();
+        try_sgd_foreach_(&slots, &s).unwrap();
+        for (k, (h, t)) in host.iter().zip(&dev).enumerate() {
+            let step = SgdStep {
+                first_step: k % 3 == 1,
+                ..s
+            };
+            let (want, want_buf) = cpu_sgd(&wide(&h[0]), &wide(&h[1]), &wide(&h[2]), &step);
+            let what = format!("parameter {k} (n={}), {step:?}", h[0].len());
+            assert_close(
+                &format!("param of {what}"),
+                &read(&t[0]),
+                &narrow(&want),
+                TOL,
+            );
+            let buf = if s.momentum != 0.0 {
+                narrow(&want_buf)
+            } else {
+                h[2].clone()
+            };
+            assert_close(&format!("buffer of {what}"), &read(&t[2]), &buf, TOL);
+        }
+    }
+}
+
+#[test]
+fn adam_foreach_matches_the_documented_update_with_each_parameters_step() {
+    let base = AdamStep {
+        lr: 0.01,
+        weight_decay: 0.1,
+        ..AdamStep::default()
+    };
+    let cases = [
+        base,
+        AdamStep {
+            decoupled_weight_decay: true,
+            maximize: true,
+            ..base
+        },
+        // AMSGrad runs the single-tensor kernel per parameter.
+        AdamStep {
+            amsgrad: true,
+            ..base
+        },
+    ];
+    for s in cases {
+        let host: Vec<[Vec<f32>; 5]> = LENGTHS
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                let seed = 100 + 10 * k as u32;
+                [
+                    values(n, -2.0, 2.0, seed),
+                    values(n, -1.0, 1.0, seed + 1),
+                    values(n, -0.5, 0.5, seed + 2),
+                    values(n, 0.0, 0.5, seed + 3),
+                    values(n, 0.0, 1.0, seed + 4),
+                ]
+            })
+            .collect();
+        let dev: Vec<Vec<Tensor>> = host
+            .iter()
+            .enumerate()
+            .map(|(k, h)| h.iter().map(|v| tensor(k, v)).collect())
+            .collect();
+        let step = |k: usize| 1 + (k as u64 * 7) % 5;
+        let slots: Vec<AdamSlot<'_>> = dev
+            .iter()
+            .enumerate()
+            .map(|(k, t)| AdamSlot {
+                param: &t[0],
+                grad: &t[1],
+                exp_avg: &t[2],
+                exp_avg_sq: &t[3],
+                max_exp_avg_sq: s.amsgrad.then_some(&t[4]),
+                step: step(k),
+            })
+            .collect();
+        try_adam_foreach_(&slots, &s).unwrap();
+        for (k, (h, t)) in host.iter().zip(&dev).enumerate() {
+            let one = AdamStep { step: step(k), ..s };
+            let want = cpu_adam(
+                &wide(&h[0]),
+                &wide(&h[1]),
+                &wide(&h[2]),
+                &wide(&h[3]),
+                &wide(&h[4]),
+                &one,
+            );
+            for (j, name) in ["param", "exp_avg", "exp_avg_sq"].iter().enumerate() {
+                let at = if j == 0 { 0 } else { j + 1 };
+                assert_close(
+                    &format!("{name} of parameter {k} (n={}), {one:?}", h[0].len()),
+                    &read(&t[at]),
+                    &narrow(&want[j]),
+                    TOL,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn foreach_updates_refuse_shared_buffers_and_bad_state_before_updating_anything() {
+    let (p, g, b) = (
+        Tensor::from_vec(values(5, -1.0, 1.0, 1)),
+        Tensor::from_vec(values(5, -1.0, 1.0, 2)),
+        Tensor::zeros(&[5]),
+    );
+    let before = read(&p);
+    let s = SgdStep {
+        lr: 0.1,
+        momentum: 0.9,
+        ..SgdStep::default()
+    };
+    let slot = SgdSlot {
+        param: &p,
+        grad: &g,
+        momentum_buffer: Some(&b),
+        first_step: false,
+    };
+    let err = try_sgd_foreach_(&[slot, slot], &s).unwrap_err().to_string();
+    assert!(
+        err.contains("sgd_foreach_") && err.contains("share one buffer"),
+        "{err}"
+    );
+    let missing = SgdSlot {
+        momentum_buffer: None,
+        ..slot
+    };
+    let (p2, g2, b2) = (
+        Tensor::zeros(&[3]),
+        Tensor::zeros(&[3]),
+        Tensor::zeros(&[3]),
+    );
+    let fine = SgdSlot {
+        param: &p2,
+        grad: &g2,
+        momentum_buffer: Some(&b2),
+        first_step: false,
+    };
+    let err = try_sgd_foreach_(&[fine, missing], &s)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("momentum_buffer"), "{err}");
+    assert_eq!(read(&p), before, "nothing was updated");
+    let m = Tensor::zeros(&[4]);
+    let adam = AdamSlot {
+        param: &p,
+        grad: &g,
+        exp_avg: &m,
+        exp_avg_sq: &b,
+        max_exp_avg_sq: None,
+        step: 1,
+    };
+    let err = try_adam_foreach_(&[adam], &AdamStep::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("adam_foreach_") && err.contains("[5]"),
+        "{err}"
+    );
+}
