@@ -19,6 +19,8 @@ use wgrad_tensor::ops::conv::{
     Conv2dOptions, conv2d, conv2d_backward_input, conv2d_backward_weight,
 };
 use wgrad_tensor::ops::matmul::MatmulKernel;
+use wgrad_tensor::ops::optim::{AdamStep, SgdStep};
+use wgrad_tensor::ops::optim_foreach::{AdamSlot, SgdSlot, try_adam_foreach_, try_sgd_foreach_};
 use wgrad_tensor::{Runtime, Tensor, runtime};
 
 use crate::bench_train::Workload;
@@ -355,6 +357,121 @@ fn micro_benchmarks(
         out.push(time_runs(rt, name, "GFLOP/s", work, &what, || {
             drop(a.matmul(&b))
         })?);
+    }
+    // One SGD-with-momentum step over CNN3's six parameters: all in a few
+    // dispatches (foreach) or one dispatch per parameter.
+    if wanted("optim") {
+        let shapes: [&[usize]; 6] = [
+            &[16, 1, 3, 3],
+            &[16],
+            &[16, 16, 3, 3],
+            &[16],
+            &[10, 16, 3, 3],
+            &[10],
+        ];
+        let tensors: Vec<[Tensor; 3]> = shapes
+            .iter()
+            .map(|s| [Tensor::rand(s), Tensor::rand(s), Tensor::zeros(s)])
+            .collect();
+        let step = SgdStep {
+            lr: 0.1,
+            momentum: 0.9,
+            ..SgdStep::default()
+        };
+        let slots: Vec<SgdSlot<'_>> = tensors
+            .iter()
+            .map(|[p, g, b]| SgdSlot {
+                param: p,
+                grad: g,
+                momentum_buffer: Some(b),
+                first_step: false,
+            })
+            .collect();
+        let what = "CNN3's 6 parameters, momentum 0.9";
+        out.push(time_runs(
+            rt,
+            "optim_sgd_foreach_cnn3".into(),
+            "steps/s",
+            1.0,
+            what,
+            || try_sgd_foreach_(&slots, &step).expect("valid slots"),
+        )?);
+        out.push(time_runs(
+            rt,
+            "optim_sgd_each_cnn3".into(),
+            "steps/s",
+            1.0,
+            what,
+            || {
+                for [p, g, b] in &tensors {
+                    p.sgd_(g, Some(b), &step);
+                }
+            },
+        )?);
+    }
+    // One Adam step over LeNet's six parameters, the step number growing.
+    if wanted("optim") {
+        let shapes: [&[usize]; 6] = [
+            &[6, 1, 5, 5],
+            &[6],
+            &[16, 6, 5, 5],
+            &[16],
+            &[10, 256],
+            &[10],
+        ];
+        let tensors: Vec<[Tensor; 4]> = shapes
+            .iter()
+            .map(|s| {
+                [
+                    Tensor::rand(s),
+                    Tensor::rand(s),
+                    Tensor::zeros(s),
+                    Tensor::zeros(s),
+                ]
+            })
+            .collect();
+        let what = "LeNet's 6 parameters";
+        let mut step = 0;
+        out.push(time_runs(
+            rt,
+            "optim_adam_foreach_lenet".into(),
+            "steps/s",
+            1.0,
+            what,
+            || {
+                step += 1;
+                let slots: Vec<AdamSlot<'_>> = tensors
+                    .iter()
+                    .map(|[p, g, m, v]| AdamSlot {
+                        param: p,
+                        grad: g,
+                        exp_avg: m,
+                        exp_avg_sq: v,
+                        max_exp_avg_sq: None,
+                        step,
+                    })
+                    .collect();
+                try_adam_foreach_(&slots, &AdamStep::default()).expect("valid slots")
+            },
+        )?);
+        let mut step = 0;
+        out.push(time_runs(
+            rt,
+            "optim_adam_each_lenet".into(),
+            "steps/s",
+            1.0,
+            what,
+            || {
+                step += 1;
+                let s = AdamStep {
+                    step,
+                    ..AdamStep::default()
+                };
+                for [p, g, m, v] in &tensors {
+                    p.adam_(g, m, v, None, &s);
+                }
+            },
+        )?);
     }
     // Softmax over the rows of a [4096, 1024] matrix: one read, one write.
     if wanted("softmax") {
