@@ -417,9 +417,10 @@ fn first_tap(r: u32, d: u32, s: u32, step: u32, k_end: u32) -> u32 {
 // reaches any output pixel is the same for all of them:
 // iy + ph - ky dh must be a multiple of sh, and then oy = a + offy.
 @compute @workgroup_size(LANES)
+// @swap backward-input-entry
 fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// @end
     let t_raw = gemm_thread(wid, lid, nwg);
-    let live = t_raw < p.threads;
     let t = min(t_raw, p.threads - 1u);
     let cin_g = p.c_in / p.groups;
     let cout_g = p.c_out / p.groups;
@@ -427,9 +428,14 @@ fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
     let rows = (p.h + p.stride_h - 1u) / p.stride_h;
     let cols = (p.w + p.stride_w - 1u) / p.stride_w;
     let np = p.n * rows * cols;
-    let pblocks = (np + BLOCK - 1u) / BLOCK;
+    // Whole workgroups of pixel blocks per (class, group, channel block),
+    // so that the lanes of a workgroup share their weights (see
+    // `conv.subgroup.wgsl`).
+    let real_pblocks = (np + BLOCK - 1u) / BLOCK;
+    let pblocks = (real_pblocks + LANES - 1u) / LANES * LANES;
     let cblocks = (cin_g + BLOCK - 1u) / BLOCK;
     let pb = t % pblocks;
+    let live = t_raw < p.threads && pb < real_pblocks;
     var rest = t / pblocks;
     let cb = rest % cblocks;
     rest /= cblocks;
@@ -497,6 +503,8 @@ fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
                 let v1 = dy_quad(a1, ok1);
                 let v2 = dy_quad(a2, ok2);
                 let v3 = dy_quad(a3, ok3);
+                // Every lane loads the 16 channels' weights of this tap.
+                // @swap backward-input-weights
                 update(0u, w_at(w0 + wi), v0, v1, v2, v3);
                 if (n_c > 4u) {
                     update(1u, w_at(w1 + wi), v0, v1, v2, v3);
@@ -507,6 +515,7 @@ fn conv2d_backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
                 if (n_c > 12u) {
                     update(3u, w_at(w3 + wi), v0, v1, v2, v3);
                 }
+                // @end
                 a0 += ohw;
                 a1 += ohw;
                 a2 += ohw;

@@ -236,8 +236,13 @@ fn store_row(cz: u32, g: u32, r0: u32, c0: u32) {
     store_block(cz, r0, c0 + 28u, acc[i + 7u]);
 }
 
+// @swap matmul-helpers
+// @end
+
 @compute @workgroup_size(WG_X)
+// @swap matmul-entry
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+// @end
     let zs = p.batch_start + wid.z;
     let offs = batch_offsets(zs % p.batch_count);
     let r0 = p.row_start + wid.y * TM_QUADS * 4u;
@@ -255,6 +260,9 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         bq[5] = b_block(offs.y, c0 + 20u, k, live);
         bq[6] = b_block(offs.y, c0 + 24u, k, live);
         bq[7] = b_block(offs.y, c0 + 28u, k, live);
+        // Every invocation loads the same rows of a (`matmul.subgroup.wgsl`
+        // shares them instead).
+        // @swap matmul-rows
         update_row(0u, a_block(offs.x, r0, k, live));
         if (TM_QUADS > 1u) { update_row(1u, a_block(offs.x, r0 + 4u, k, live)); }
         if (TM_QUADS > 2u) {
@@ -267,6 +275,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
             update_row(6u, a_block(offs.x, r0 + 24u, k, live));
             update_row(7u, a_block(offs.x, r0 + 28u, k, live));
         }
+        // @end
     }
     let cz = zs * p.m * p.n;
     store_row(cz, 0u, r0, c0);

@@ -45,20 +45,29 @@ pub fn run(dir: &Path) -> Result<(), String> {
 }
 
 /// Parses, validates and translates one file; returns its entry point count.
+///
+/// A patch `X.subgroup.wgsl` is checked as the variant it makes:
+/// `X.wgsl` composed with it (`wgrad_tensor::shaders::compose`), which may
+/// use subgroup operations (the host loads it only on adapters with them).
 fn check_file(path: &Path) -> Result<usize, String> {
-    let shown = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mut shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    let (src, caps) = match shown.strip_suffix(".subgroup.wgsl") {
+        Some(stem) => {
+            let base_path = format!("{stem}.wgsl");
+            let base =
+                std::fs::read_to_string(&base_path).map_err(|e| format!("{base_path}: {e}"))?;
+            let composed = wgrad_tensor::shaders::compose(&base, &text)
+                .map_err(|e| format!("{shown}: {e}"))?;
+            // Errors then point into the composed text.
+            shown = format!("{base_path} patched by {shown}");
+            (composed, Capabilities::SUBGROUP)
+        }
+        // Only what every backend, GL included, supports.
+        None => (text, Capabilities::empty()),
+    };
     let module =
         naga::front::wgsl::parse_str(&src).map_err(|e| e.emit_to_string_with_path(&src, &shown))?;
-    // Capabilities::empty(): only what every backend, GL included, supports;
-    // a `*_subgroup.wgsl` file may also use subgroup operations (the host
-    // loads it only on adapters with the SUBGROUP feature).
-    let subgroups = path.to_string_lossy().ends_with("_subgroup.wgsl");
-    let caps = if subgroups {
-        Capabilities::SUBGROUP
-    } else {
-        Capabilities::empty()
-    };
     let info = Validator::new(ValidationFlags::all(), caps)
         .validate(&module)
         .map_err(|e| e.emit_to_string_with_path(&src, &shown))?;

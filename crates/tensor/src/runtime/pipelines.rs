@@ -3,13 +3,34 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// A WGSL source file from `shaders/`, embedded at build time.
+/// A WGSL source file from `shaders/`, embedded at build time, or a
+/// variant of one: the file with its marked sections replaced by a patch's
+/// (see [`crate::shaders::compose`]).
 #[derive(Debug)]
 pub struct Shader {
-    /// The file name, used as the cache key and in labels.
+    /// The file name (with the patch's, for a variant), used as the cache
+    /// key and in labels.
     pub name: &'static str,
     /// The WGSL text.
     pub source: &'static str,
+    /// For a variant, the patch applied to `source`.
+    pub patch: Option<&'static str>,
+}
+
+impl Shader {
+    /// The WGSL text the device compiles.
+    ///
+    /// # Panics
+    /// If a variant's patch does not fit its file: `cargo xtask validate`
+    /// and the `shaders` unit test compose every variant.
+    pub fn text(&self) -> std::borrow::Cow<'static, str> {
+        match self.patch {
+            None => self.source.into(),
+            Some(patch) => crate::shaders::compose(self.source, patch)
+                .unwrap_or_else(|e| panic!("{}: {e}", self.name))
+                .into(),
+        }
+    }
 }
 
 /// One entry point of a shader.
@@ -107,7 +128,7 @@ impl PipelineCache {
             .or_insert_with(|| {
                 Arc::new(device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(shader.name),
-                    source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+                    source: wgpu::ShaderSource::Wgsl(shader.text()),
                 }))
             })
             .clone()

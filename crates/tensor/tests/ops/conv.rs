@@ -109,9 +109,14 @@ fn cpu_backward(
 
 /// Runs forward (plain and through the fused ReLU) and all three backward
 /// kernels on one case, with the row kernels where they apply and with the
-/// general ones, and compares each with the CPU twin.
+/// general ones (with and without subgroups), and compares each with the
+/// CPU twin.
 fn check(what: &str, xs: [usize; 4], ws: [usize; 4], bias: bool, o: Conv2dOptions) {
-    for kernel in [ConvKernel::Auto, ConvKernel::General] {
+    for kernel in [
+        ConvKernel::Auto,
+        ConvKernel::General,
+        ConvKernel::GeneralPortable,
+    ] {
         check_kernel(&format!("{what} ({kernel:?})"), xs, ws, bias, o, kernel);
     }
 }

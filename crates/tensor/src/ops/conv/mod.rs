@@ -30,7 +30,7 @@ use crate::dtype::DType;
 use crate::error::{Result, TensorError};
 use crate::ops::{dispatch_1d, or_panic, to_u32};
 use crate::runtime::{Binding, Kernel, grid_1d, rt};
-use crate::shaders::CONV;
+use crate::shaders::{CONV, CONV_SUBGROUP};
 use crate::tensor::Tensor;
 
 mod rows;
@@ -43,15 +43,19 @@ pub enum ConvKernel {
     Auto,
     /// Always the general kernels.
     General,
+    /// The general kernels without subgroup operations, which adapters
+    /// without subgroups of 8 run for `General` (for tests of both).
+    GeneralPortable,
 }
 
 impl ConvKernel {
-    /// `WGRAD_CONV=general|auto` if set, else [`ConvKernel::Auto`]. Read
-    /// once per process.
+    /// `WGRAD_CONV=general|general-portable|auto` if set, else
+    /// [`ConvKernel::Auto`]. Read once per process.
     pub fn current() -> ConvKernel {
         static CHOICE: OnceLock<ConvKernel> = OnceLock::new();
         *CHOICE.get_or_init(|| match std::env::var("WGRAD_CONV").as_deref() {
             Ok("general") => ConvKernel::General,
+            Ok("general-portable") => ConvKernel::GeneralPortable,
             _ => ConvKernel::Auto,
         })
     }
@@ -322,11 +326,22 @@ fn dispatch_blocks(
     bindings: &[Binding<'_>],
     threads: usize,
 ) {
+    dispatch_kernel(Kernel::new(&CONV, entry), constants, p, bindings, threads);
+}
+
+/// [`dispatch_blocks`] of a kernel from `conv.wgsl` or its variant.
+fn dispatch_kernel(
+    kernel: Kernel,
+    constants: &[(&'static str, f64)],
+    p: &Params,
+    bindings: &[Binding<'_>],
+    threads: usize,
+) {
     if threads == 0 {
         return;
     }
     rt().dispatch(
-        Kernel::new(&CONV, entry),
+        kernel,
         constants,
         bytemuck::cast_slice(&p.0),
         bindings,
@@ -556,7 +571,11 @@ pub fn try_conv2d_backward_input_with(
     let (sh, sw) = opts.stride;
     let g = opts.groups;
     let class_pixels = n * h.div_ceil(sh) * w_in.div_ceil(sw);
-    let threads = sh * sw * g * (c_in / g).div_ceil(BLOCK) * class_pixels.div_ceil(BLOCK);
+    // Whole workgroups of pixel blocks per (class, group, channel block).
+    let pixel_blocks = class_pixels
+        .div_ceil(BLOCK)
+        .next_multiple_of(LANES as usize);
+    let threads = sh * sw * g * (c_in / g).div_ceil(BLOCK) * pixel_blocks;
     // Taps of one class are every (stride / gcd(stride, dilation))-th.
     let step = |s: usize, d: usize| s / gcd(s, d);
     let words = Words {
@@ -568,7 +587,13 @@ pub fn try_conv2d_backward_input_with(
     };
     let p = geo.params(OP, words)?;
     let bindings = [bind(2, &w), bind(5, &dy), bind(6, &dx)];
-    dispatch_blocks(OP, &[], &p, &bindings, threads);
+    // Lanes share the weights' loads where subgroups allow.
+    let shader = if rt().adapter().subgroups_of_8 && kernel != ConvKernel::GeneralPortable {
+        &CONV_SUBGROUP
+    } else {
+        &CONV
+    };
+    dispatch_kernel(Kernel::new(shader, OP), &[], &p, &bindings, threads);
     Ok(dx)
 }
 
