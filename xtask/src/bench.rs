@@ -252,8 +252,14 @@ fn micro_benchmarks(
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Measurement>, String> {
     let mut out = Vec::new();
-    // LeNet's second convolution at W4's batch size, and W3's three.
+    // LeNet's two convolutions at W4's batch size, and W3's three.
     let convs = [
+        (
+            "lenet_conv1",
+            [50, 1, 28, 28],
+            [6, 1, 5, 5],
+            Conv2dOptions::default(),
+        ),
         (
             "lenet_conv2",
             [50, 6, 12, 12],
