@@ -751,11 +751,13 @@ override PQ: u32 = 4u; // pixel quads, CQ * PQ <= 16
 override SW: u32 = 1u; // stride along w, 1 or 2
 override NV: u32 = 3u; // vec4s per window, 3 or 4: 3 + 3 SW + kw <= 4 NV
 override VEC_Y: bool = false; // ow is a multiple of 4: store quads as vec4s
+override VEC2_Y: bool = false; // ow is even: store quads as pairs of vec2s
 override KW: u32 = 1u; // kernel width, at most 8 (the column loop is unrolled)
 
 @group(0) @binding(10) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(11) var<storage, read> wp4: array<vec4<f32>>;
 @group(0) @binding(12) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(14) var<storage, read_write> y2: array<vec2<f32>>;
 
 // Per pixel quad j: (x index of its row for reduction channel 0, first
 // input row, first input column, 0); rows and columns may be padding.
@@ -944,10 +946,20 @@ fn store_rows(j: u32, c: u32, qi: u32, nq: u32, oc0: u32, n_c: u32, live: bool) 
 }
 
 // y[at .. at + count] = the first count elements of v; one 16-byte store
-// when rows are whole quads (VEC_Y: ow a multiple of 4).
+// when rows are whole quads (VEC_Y: ow a multiple of 4), 8-byte ones when
+// they are whole pairs (VEC2_Y: ow even, so count is 2 or 4).
 fn put_y(at: u32, v: vec4<f32>, count: u32) {
     if (VEC_Y) {
         y4[at / 4u] = v;
+        return;
+    }
+    // Even rows start on 8 bytes: two 8-byte stores instead of four
+    // 4-byte ones (each a loop over the lanes on lavapipe).
+    if (VEC2_Y) {
+        y2[at / 2u] = v.xy;
+        if (count > 2u) {
+            y2[at / 2u + 1u] = v.zw;
+        }
         return;
     }
     y[at] = v.x;

@@ -142,6 +142,7 @@ impl RowConv {
             ("SW", self.stride.1 as f64),
             ("NV", nv as f64),
             ("VEC_Y", f64::from(u8::from(ow.is_multiple_of(4)))),
+            ("VEC2_Y", f64::from(u8::from(ow % 4 == 2))),
             ("KW", kw as f64),
         ];
         // Only when set, so that the plain convolution keeps one pipeline.
@@ -154,6 +155,7 @@ impl RowConv {
             bind(3, b),
             bind(4, out),
             bind(12, out),
+            bind(14, out),
         ];
         dispatch_blocks("conv2d_rows", &constants, &p, &bindings, threads);
         Ok(())
