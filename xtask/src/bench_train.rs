@@ -19,8 +19,10 @@ use wgrad_tensor::Runtime;
 
 use crate::bench::Measurement;
 
-/// Warm epochs per workload after the cold one.
-const WARM_RUNS: usize = 3;
+/// Warm epochs per workload after the cold one: 5, because an epoch lasts
+/// 1-3 s and on these 2-core machines the host's thread and lavapipe's two
+/// compete, so single epochs of one run differ by up to 30%.
+const WARM_RUNS: usize = 5;
 /// Inference passes over the test set (after one warm-up pass).
 const INFERENCE_RUNS: usize = 5;
 /// W5's batch size.
