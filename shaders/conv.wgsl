@@ -722,6 +722,50 @@ fn conv2d_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     db[t] = acc1 + (acc4.x + acc4.y) + (acc4.z + acc4.w);
 }
 
+// ReLU's backward and the bias gradient in one pass, for a Conv2d followed
+// by ReLU (conv2d_relu): dx = dy * (y > 0 ? 1 : 0), with y the ReLU'd
+// output bound as x (unary_backward's formula, so a NaN gradient stays
+// NaN), and db[oc] = the sum of dx over (n, oy, ox), split into chunks of
+// images as in conv2d_backward_bias. Every element of dx belongs to one
+// (chunk, channel) invocation. dx is dense from 0; VEC_DB also requires
+// dy's and y's offsets to be multiples of 4.
+@group(0) @binding(15) var<storage, read_write> dx4: array<vec4<f32>>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn conv2d_relu_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = linear_index(gid, nwg);
+    if (t >= p.threads) {
+        return;
+    }
+    let oc = t % p.c_out;
+    let chunk = t / p.c_out;
+    let plane = p.oh * p.ow;
+    let n0 = min(chunk * p.chunk, p.n);
+    let n1 = min(n0 + p.chunk, p.n);
+    var acc4 = vec4<f32>(0.0);
+    var acc1 = 0.0;
+    for (var n = n0; n < n1; n++) {
+        let start = (n * p.c_out + oc) * plane;
+        if (VEC_DB) {
+            let q = start / 4u;
+            let qg = (p.dy_offset + start) / 4u;
+            let qy = (p.x_offset + start) / 4u;
+            for (var i = 0u; i < opaque_dy4(plane / 4u); i++) {
+                let v = dy4[qg + i] * select(vec4<f32>(0.0), vec4<f32>(1.0), x4[qy + i] > vec4<f32>(0.0));
+                dx4[q + i] = v;
+                acc4 += v;
+            }
+        } else {
+            for (var i = 0u; i < opaque_dy(plane); i++) {
+                let v = dy[p.dy_offset + start + i] * select(0.0, 1.0, x[p.x_offset + start + i] > 0.0);
+                dx[start + i] = v;
+                acc1 += v;
+            }
+        }
+    }
+    db[t] = acc1 + (acc4.x + acc4.y) + (acc4.z + acc4.w);
+}
+
 // ---------------------------------------------------------------------------
 // Row kernel (conv2d_rows): conv2d for dilation_w 1, stride_w 1 or 2 and
 // kernels up to 8 wide, which also computes conv2d_backward_input at

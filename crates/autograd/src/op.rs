@@ -74,7 +74,18 @@ pub(crate) enum Op {
     /// `softmax` / `log_softmax` along `dim`; `y` is the output.
     Softmax { y: Raw, dim: isize, log: bool },
     /// `conv2d(x, w, bias)`; the bias, when given, is the third input.
-    Conv2d { x: Raw, w: Raw, opts: Conv2dOptions },
+    /// `relu_out` is the output of a fused ReLU (`conv2d_relu`), whose
+    /// mask this node applies to the gradient it gets (see `FusedRelu`).
+    Conv2d {
+        x: Raw,
+        w: Raw,
+        opts: Conv2dOptions,
+        relu_out: Option<Raw>,
+    },
+    /// The ReLU of `conv2d_relu`: its gradient passes through unchanged, and
+    /// the convolution's node below (its only input, which no one else can
+    /// reach) applies the mask in the same pass as its bias gradient.
+    FusedRelu,
     /// `max_pool2d` with the argmax of each window.
     MaxPool2d {
         indices: Raw,
@@ -250,11 +261,27 @@ impl Op {
                     y.softmax_backward(g, *dim)
                 })]
             }
-            Op::Conv2d { x, w, opts } => vec![
-                need(0).then(|| conv::conv2d_backward_input(g, w, x.shape(), *opts)),
-                need(1).then(|| conv::conv2d_backward_weight(g, x, w.shape(), *opts)),
-                need(2).then(|| conv::conv2d_backward_bias(g)),
-            ],
+            Op::Conv2d {
+                x,
+                w,
+                opts,
+                relu_out,
+            } => {
+                // Under a fused ReLU: mask g and sum the bias in one pass.
+                let (g, db) = match relu_out {
+                    Some(y) => {
+                        let (masked, db) = conv::conv2d_relu_backward_bias(g, y);
+                        (masked, Some(db))
+                    }
+                    None => (g.clone(), None),
+                };
+                vec![
+                    need(0).then(|| conv::conv2d_backward_input(&g, w, x.shape(), *opts)),
+                    need(1).then(|| conv::conv2d_backward_weight(&g, x, w.shape(), *opts)),
+                    need(2).then(|| db.unwrap_or_else(|| conv::conv2d_backward_bias(&g))),
+                ]
+            }
+            Op::FusedRelu => vec![Some(g.clone())],
             Op::MaxPool2d {
                 indices,
                 input_shape,

@@ -1,8 +1,8 @@
 //! The layers' ops: softmax, convolution, pooling.
 
+use wgrad_tensor::Result;
 use wgrad_tensor::ops::conv::{self, Conv2dOptions};
 use wgrad_tensor::ops::pool2d::{self, AvgPool2dOptions, MaxPool2dOptions};
-use wgrad_tensor::{Result, UnaryOp};
 
 use crate::op::Op;
 use crate::tensor::Tensor;
@@ -62,6 +62,7 @@ impl Tensor {
                 x: self.data().clone(),
                 w: w.data().clone(),
                 opts,
+                relu_out: None,
             }
         }))
     }
@@ -87,26 +88,20 @@ impl Tensor {
         let y = conv::try_conv2d_relu(self.data(), w.data(), bias.map(Tensor::data), opts)?;
         let mut inputs = vec![self, w];
         inputs.extend(bias);
-        // The convolution's own output never exists. Its node holds y
-        // instead, which nothing reads but ReLU's backward, and that only
-        // as the mask `input > 0`: where the convolution gave v, y is v if
-        // v > 0 and 0 otherwise, so `y > 0` is the same mask.
+        // The convolution's own output never exists, and its node is
+        // reachable only through the ReLU's. So the ReLU's node passes the
+        // gradient through, and the convolution's applies ReLU's mask
+        // (`y > 0`, where the convolution gave v: exactly where v > 0) in
+        // the same pass as its bias gradient.
         let conv_out = Tensor::record(y.clone(), "ConvolutionBackward0", &inputs, || Op::Conv2d {
             x: self.data().clone(),
             w: w.data().clone(),
             opts,
+            relu_out: Some(y.clone()),
         });
-        Ok(Tensor::record(
-            y.clone(),
-            "ReluBackward0",
-            &[&conv_out],
-            || Op::Unary {
-                op: UnaryOp::Relu,
-                scalar: 0.0,
-                x: y.clone(),
-                y,
-            },
-        ))
+        Ok(Tensor::record(y, "ReluBackward0", &[&conv_out], || {
+            Op::FusedRelu
+        }))
     }
 
     /// `relu(conv2d(x, w, bias))`; see [`Tensor::try_conv2d_relu`].

@@ -136,6 +136,9 @@ fn fused_conv2d_relu_matches_conv2d_then_relu() {
     check_gradients("conv2d_relu", &ins, 1e-3, 2e-2, |t| {
         t[0].conv2d_relu(&t[1], Some(&t[2]), opts)
     });
+    check_gradients("conv2d_relu without bias", &ins[..2], 1e-3, 2e-2, |t| {
+        t[0].conv2d_relu(&t[1], None, opts)
+    });
 }
 
 #[test]

@@ -9,7 +9,7 @@ use wgrad_tensor::ops::conv::{
     Conv2dOptions, ConvKernel, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
     try_conv2d, try_conv2d_backward_bias, try_conv2d_backward_input,
     try_conv2d_backward_input_with, try_conv2d_backward_weight, try_conv2d_backward_weight_with,
-    try_conv2d_relu_with, try_conv2d_with,
+    try_conv2d_relu_backward_bias, try_conv2d_relu_with, try_conv2d_with,
 };
 
 use crate::common::{assert_close, read, values};
@@ -536,5 +536,46 @@ fn conv2d_gradients_reject_a_dy_of_the_wrong_shape() {
     assert!(
         e.contains("conv2d_backward_bias") && e.contains("[6, 5]"),
         "{e}"
+    );
+}
+
+#[test]
+fn relu_backward_and_bias_gradient_in_one_pass_match_the_cpu() {
+    // Planes of 7 x 5 (scalar path) and 4 x 4 (vec4 path); 3 and 16
+    // channels (several chunks of images per channel, and one).
+    for (shape, seed) in [([5, 3, 7, 5], 20), ([9, 16, 4, 4], 21), ([2, 3, 4, 4], 22)] {
+        let numel: usize = shape.iter().product();
+        let dy = values(numel, -1.0, 1.0, seed);
+        // y is a ReLU's output: zeros and positives.
+        let y: Vec<f32> = values(numel, -1.0, 1.0, seed + 1)
+            .into_iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        let (tdy, ty) = (
+            Tensor::from_slice(&dy, &shape),
+            Tensor::from_slice(&y, &shape),
+        );
+        let (dx, db) = try_conv2d_relu_backward_bias(&tdy, &ty).expect("valid shapes");
+        let want: Vec<f32> = dy
+            .iter()
+            .zip(&y)
+            .map(|(&g, &v)| if v > 0.0 { g } else { 0.0 })
+            .collect();
+        let plane = shape[2] * shape[3];
+        let mut want_db = vec![0.0f32; shape[1]];
+        for (i, v) in want.iter().enumerate() {
+            want_db[(i / plane) % shape[1]] += v;
+        }
+        assert_eq!(dx.shape(), shape);
+        assert_close(&format!("relu mask {shape:?}"), &read(&dx), &want, TOL);
+        assert_close(&format!("bias {shape:?}"), &read(&db), &want_db, TOL);
+    }
+    let err =
+        try_conv2d_relu_backward_bias(&Tensor::zeros(&[1, 2, 3, 3]), &Tensor::zeros(&[1, 2, 3, 4]))
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.contains("conv2d_relu_backward_bias") && err.contains("[1, 2, 3, 4]"),
+        "{err}"
     );
 }

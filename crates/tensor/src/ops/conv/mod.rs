@@ -777,6 +777,85 @@ pub fn conv2d_backward_bias(dy: &Tensor) -> Tensor {
     or_panic(try_conv2d_backward_bias(dy))
 }
 
+/// ReLU's backward and the bias gradient of the convolution under it, in
+/// one pass (the backward of [`try_conv2d_relu`]): `dy` is the gradient of
+/// `y = relu(conv2d(..))`, both `[n, c_out, oh, ow]`; returns the
+/// convolution output's gradient `dy * (y > 0)` and `db`, its sum over
+/// everything but the channels.
+pub fn try_conv2d_relu_backward_bias(dy: &Tensor, y: &Tensor) -> Result<(Tensor, Tensor)> {
+    const OP: &str = "conv2d_relu_backward_bias";
+    require_f32(OP, &[dy, y])?;
+    let &[n, c_out, oh, ow] = dy.shape() else {
+        return Err(invalid(
+            OP,
+            format!(
+                "expected a 4-D gradient [n, c_out, oh, ow], got {:?}",
+                dy.shape()
+            ),
+            dy.shape(),
+        ));
+    };
+    if y.shape() != dy.shape() {
+        return Err(TensorError::ShapeMismatch {
+            op: OP,
+            lhs: dy.shape().to_vec(),
+            rhs: y.shape().to_vec(),
+        });
+    }
+    let dx = Tensor::uninit(OP, dy.shape(), DType::F32)?;
+    let db = Tensor::uninit(OP, &[c_out], DType::F32)?;
+    let (dy, y) = (dy.contiguous(), y.contiguous());
+    // (chunk of images, channel), as conv2d_backward_bias.
+    let (chunks, chunk) = split_for(BIAS_INVOCATIONS, n, c_out, 1);
+    let threads = chunks * c_out;
+    let words = Words {
+        offsets: [y.layout.offset, 0, 0, dy.layout.offset],
+        threads,
+        splits: chunks,
+        chunk,
+        ..Words::default()
+    };
+    let p = Params::new(
+        OP,
+        [n, 1, oh, ow],
+        [n, c_out, oh, ow],
+        [1; 5],
+        (0, 0),
+        (1, 1),
+        words,
+    )?;
+    let vec = (oh * ow).is_multiple_of(4)
+        && dy.layout.offset.is_multiple_of(4)
+        && y.layout.offset.is_multiple_of(4);
+    let constants = [("VEC_DB", f64::from(u8::from(vec)))];
+    let part = partials(OP, &db, chunks)?;
+    let bindings = [
+        bind(5, &dy),
+        bind(13, &dy),
+        bind(1, &y),
+        bind(10, &y),
+        bind(6, &dx),
+        bind(15, &dx),
+        bind(8, &part),
+    ];
+    let kernel = Kernel::new(&CONV, "conv2d_relu_backward_bias");
+    if threads > 0 && dx.numel() > 0 {
+        dispatch_1d(kernel, &constants, &p.0, &bindings, threads);
+        add_chunks(OP, &part, &db, p)?;
+    } else {
+        db.zero_();
+    }
+    Ok((dx, db))
+}
+
+/// [`try_conv2d_relu_backward_bias`] for autograd.
+///
+/// # Panics
+/// If `dy` is not 4-D or `y` has another shape.
+pub fn conv2d_relu_backward_bias(dy: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
+    or_panic(try_conv2d_relu_backward_bias(dy, y))
+}
+
 impl Tensor {
     /// `self` convolved with `w`; see [`try_conv2d`].
     pub fn try_conv2d(
