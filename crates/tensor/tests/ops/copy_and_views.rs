@@ -107,6 +107,12 @@ fn creation_functions_fill_what_they_say() {
         vec![1.0, 1.25, 1.5, 1.75]
     );
     assert_eq!(read(&Tensor::full(&[2], 3.5)), vec![3.5, 3.5]);
+    // Up to 64 elements are uploaded, more are filled by a kernel.
+    for shape in [&[][..], &[8, 8], &[65], &[3, 100]] {
+        let t = Tensor::full(shape, -2.25);
+        assert_eq!(t.shape(), shape);
+        assert_eq!(read(&t), vec![-2.25; shape.iter().product()], "{shape:?}");
+    }
     assert_eq!(Tensor::zeros(&[0, 3]).numel(), 0);
     assert_eq!(read(&Tensor::zeros(&[0, 3])), Vec::<f32>::new());
     wgrad_tensor::manual_seed(1);
