@@ -5,6 +5,8 @@
 //
 //   cross_entropy_rows:     loss[i] = w_i * (logsumexp(x[i, :]) - x[i, t[i]]),
 //                           loss[n + i] = w_i
+//   cross_entropy_mean:     loss[0] = sum_i of the above, loss[1] = sum_i w_i,
+//                           loss[2] = loss[0] / loss[1] (one workgroup)
 //   cross_entropy_backward: dx[i, j] = g_i * w_i / d * (softmax(x[i, :])[j] - (j == t[i]))
 //
 // where w_i is 0 for a row whose target is the ignore index (when
@@ -67,6 +69,20 @@ fn row_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
 }
 
+// Row i's (w_i * loss, w_i), with the NaN of a target outside [0, c).
+fn row_loss(i: u32, c: u32) -> vec2<f32> {
+    let label = t[i];
+    if (ignored(label)) {
+        return vec2<f32>(0.0, 0.0);
+    }
+    if (label < 0 || u32(label) >= c) {
+        return vec2<f32>(nan(), 1.0);
+    }
+    let base = i * c;
+    let ms = row_stats(base, c);
+    return vec2<f32>(ms.x + log(ms.y) - x[base + u32(label)], 1.0);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn cross_entropy_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = row_index(gid, nwg);
@@ -74,21 +90,37 @@ fn cross_entropy_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     if (i >= n) {
         return;
     }
+    let r = row_loss(i, opaque(p.c));
+    loss[i] = r.x;
+    loss[n + i] = r.y;
+}
+
+var<workgroup> partial: array<vec2<f32>, WORKGROUP_SIZE>;
+
+// The mean reduction in one dispatch: one workgroup, lane l sums rows l,
+// l + 64, ...; after one barrier lane 0 adds the 64 partial sums (one
+// barrier instead of a tree of six: barriers are the expensive part on a
+// CPU driver, and a classifier's loss has few rows).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn cross_entropy_mean(@builtin(local_invocation_index) lane: u32) {
     let c = opaque(p.c);
-    let label = t[i];
-    if (ignored(label)) {
-        loss[i] = 0.0;
-        loss[n + i] = 0.0;
-        return;
+    let n = opaque(p.n);
+    var acc = vec2<f32>(0.0);
+    for (var i = lane; i < n; i += WORKGROUP_SIZE) {
+        acc += row_loss(i, c);
     }
-    loss[n + i] = 1.0;
-    if (label < 0 || u32(label) >= c) {
-        loss[i] = nan();
-        return;
+    partial[lane] = acc;
+    workgroupBarrier();
+    if (lane == 0u) {
+        var total = vec2<f32>(0.0);
+        for (var k = 0u; k < WORKGROUP_SIZE; k++) {
+            total += partial[k];
+        }
+        loss[0] = total.x;
+        loss[1] = total.y;
+        // NaN when every row is ignored (0 / 0), as in PyTorch.
+        loss[2] = total.x / total.y;
     }
-    let base = i * c;
-    let ms = row_stats(base, c);
-    loss[i] = ms.x + log(ms.y) - x[base + u32(label)];
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -143,19 +143,25 @@ impl Tensor {
                 .try_log_softmax(1)?
                 .try_nll_loss(target, reduction, ignore_index);
         }
-        // rows: [2, n], the row losses and which rows count.
-        let rows = self
-            .data()
-            .try_cross_entropy_rows(target.data(), ignore_index)?;
-        let losses = rows.select(0, 0);
         let (out, sums) = match reduction {
-            Reduction::None => (losses, None),
-            Reduction::Sum => (losses.sum(), None),
             Reduction::Mean => {
-                // The loss sum over the counted rows' number (NaN when
-                // every row is ignored, as in PyTorch).
-                let sums = rows.sum_dim(1, false);
-                (sums.select(0, 0).div(&sums.select(0, 1)), Some(sums))
+                // [loss sum, counted rows, mean] in one dispatch; the mean
+                // is NaN when every row is ignored, as in PyTorch.
+                let reduced = self
+                    .data()
+                    .try_cross_entropy_mean(target.data(), ignore_index)?;
+                (reduced.select(0, 2), Some(reduced.narrow(0, 0, 2)))
+            }
+            _ => {
+                // rows: [2, n], the row losses and which rows count.
+                let rows = self
+                    .data()
+                    .try_cross_entropy_rows(target.data(), ignore_index)?;
+                let losses = rows.select(0, 0);
+                match reduction {
+                    Reduction::Sum => (losses.sum(), None),
+                    _ => (losses, None),
+                }
             }
         };
         let logits = self.data().clone();

@@ -125,6 +125,42 @@ impl Tensor {
         Ok(out)
     }
 
+    /// The mean reduction of [`Tensor::try_cross_entropy_rows`] in one
+    /// dispatch, as `[3]`: the loss sum over the counted rows, their count,
+    /// and the mean (NaN when no row counts, as in PyTorch). The first two
+    /// are what [`CrossEntropyGrad::Mean`] takes.
+    pub fn try_cross_entropy_mean(
+        &self,
+        target: &Tensor,
+        ignore_index: Option<i32>,
+    ) -> Result<Tensor> {
+        const OP: &str = "cross_entropy";
+        let (n, c) = check(OP, self, target)?;
+        let out = Tensor::uninit(OP, &[3], DType::F32)?;
+        let p = params(OP, n, c, ignore_index)?;
+        let x = if c == 0 || n == 0 {
+            // Never read for a class, but bound: see try_cross_entropy_rows.
+            Tensor::full(&[1], f32::NAN)
+        } else {
+            self.contiguous()
+        };
+        // An empty target still needs a buffer to bind.
+        let t = if n == 0 {
+            Tensor::zeros_i32(&[1])
+        } else {
+            target.contiguous()
+        };
+        let bindings = [bind(1, &x), bind(2, &t), bind(3, &out)];
+        rt().dispatch(
+            Kernel::new(&LOSS, "cross_entropy_mean"),
+            &[],
+            bytemuck::cast_slice(&p),
+            &bindings,
+            [1, 1, 1],
+        );
+        Ok(out)
+    }
+
     /// The gradient of the reduced [`Tensor::try_cross_entropy_rows`] with
     /// respect to the logits: `g_i * w_i / d * (softmax(self[i, :]) -
     /// onehot(target[i]))` with `d` the counted rows for a mean, else 1;

@@ -70,8 +70,15 @@ fn row_losses_and_gradients_match_the_cpu() {
             let (want_rows, _) = cpu(&xv, &tv, c, ignore, &[1.0], false);
             assert_close(&format!("rows {what}"), &read(&rows), &want_rows, 1e-5);
 
+            // The fused mean: [loss sum, counted rows, mean].
+            let mean = x.try_cross_entropy_mean(&t, ignore).unwrap();
+            let total: f64 = want_rows[..n].iter().map(|&v| f64::from(v)).sum();
+            let count: f64 = want_rows[n..].iter().map(|&v| f64::from(v)).sum();
+            let want_mean = [total as f32, count as f32, (total / count) as f32];
+            assert_close(&format!("mean {what}"), &read(&mean), &want_mean, 1e-4);
+
             // A mean: one upstream value divided by the counted rows.
-            let sums = rows.sum_dim(1, false);
+            let sums = mean.narrow(0, 0, 2);
             let g = Tensor::from_slice(&[0.75f32], &[]);
             let dx = x
                 .try_cross_entropy_backward(&t, &g, ignore, CrossEntropyGrad::Mean(&sums))
@@ -116,6 +123,13 @@ fn empty_inputs_and_bad_targets() {
     let x = Tensor::zeros(&[0, 5]);
     let t = Tensor::from_slice::<i32>(&[], &[0]);
     assert_eq!(x.try_cross_entropy_rows(&t, None).unwrap().shape(), &[2, 0]);
+    // The mean of no rows, or of only ignored ones, is NaN (0 / 0).
+    let got = read(&x.try_cross_entropy_mean(&t, None).unwrap());
+    assert!(got[..2] == [0.0, 0.0] && got[2].is_nan(), "{got:?}");
+    let x2 = Tensor::from_slice(&[0.5f32, 1.0, 2.0, 3.0], &[2, 2]);
+    let ignored = Tensor::from_slice(&[1i32, 1], &[2]);
+    let got = read(&x2.try_cross_entropy_mean(&ignored, Some(1)).unwrap());
+    assert!(got[..2] == [0.0, 0.0] && got[2].is_nan(), "{got:?}");
     // No classes: every counted row's loss is undefined.
     let x = Tensor::zeros(&[2, 0]);
     let t = Tensor::from_slice(&[0i32, -100], &[2]);
