@@ -541,9 +541,15 @@ fn conv2d_gradients_reject_a_dy_of_the_wrong_shape() {
 
 #[test]
 fn relu_backward_and_bias_gradient_in_one_pass_match_the_cpu() {
-    // Planes of 7 x 5 (scalar path) and 4 x 4 (vec4 path); 3 and 16
-    // channels (several chunks of images per channel, and one).
-    for (shape, seed) in [([5, 3, 7, 5], 20), ([9, 16, 4, 4], 21), ([2, 3, 4, 4], 22)] {
+    // Planes of odd size (scalar path) and of whole quads (vec4 path), each
+    // with one chunk of images per channel and with two (bias_chunks).
+    let shapes = [
+        ([5, 3, 7, 5], 20),
+        ([30, 3, 15, 21], 21),
+        ([9, 16, 4, 4], 22),
+        ([40, 2, 16, 16], 23),
+    ];
+    for (shape, seed) in shapes {
         let numel: usize = shape.iter().product();
         let dy = values(numel, -1.0, 1.0, seed);
         // y is a ReLU's output: zeros and positives.

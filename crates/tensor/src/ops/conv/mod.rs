@@ -84,6 +84,17 @@ const MIN_CHUNK_QUADS: usize = 16;
 /// invocations (one per core on lavapipe) are enough, and a layer of 16 or
 /// more channels needs no second dispatch to add chunks.
 const BIAS_INVOCATIONS: usize = 16;
+/// ...but a chunk sums at least this many elements: below, the dispatch
+/// that adds the chunks costs more than the split saves (CNN3's conv3:
+/// 64 images of 4 x 4 per channel).
+const BIAS_MIN_CHUNK: usize = 4096;
+
+/// (chunks of images, images per chunk) of a bias gradient over `n`
+/// images of `plane` elements and `c_out` channels.
+fn bias_chunks(n: usize, c_out: usize, plane: usize) -> (usize, usize) {
+    let min_images = BIAS_MIN_CHUNK.div_ceil(plane.max(1));
+    split_for(BIAS_INVOCATIONS, n, c_out, min_images.min(n.max(1)))
+}
 
 /// Stride, zero padding, dilation and groups of a 2-D convolution, as
 /// `(height, width)` pairs (PyTorch's `nn.Conv2d` arguments).
@@ -742,7 +753,7 @@ pub fn try_conv2d_backward_bias(dy: &Tensor) -> Result<Tensor> {
     let db = Tensor::uninit(OP, &[c_out], DType::F32)?;
     let dy = dy.contiguous();
     // (chunk of images, channel), then the chunks' sum if there are several.
-    let (chunks, chunk) = split_for(BIAS_INVOCATIONS, n, c_out, 1);
+    let (chunks, chunk) = bias_chunks(n, c_out, oh * ow);
     let threads = chunks * c_out;
     let words = Words {
         offsets: [0, 0, 0, dy.layout.offset],
@@ -806,7 +817,7 @@ pub fn try_conv2d_relu_backward_bias(dy: &Tensor, y: &Tensor) -> Result<(Tensor,
     let db = Tensor::uninit(OP, &[c_out], DType::F32)?;
     let (dy, y) = (dy.contiguous(), y.contiguous());
     // (chunk of images, channel), as conv2d_backward_bias.
-    let (chunks, chunk) = split_for(BIAS_INVOCATIONS, n, c_out, 1);
+    let (chunks, chunk) = bias_chunks(n, c_out, oh * ow);
     let threads = chunks * c_out;
     let words = Words {
         offsets: [y.layout.offset, 0, 0, dy.layout.offset],
