@@ -58,16 +58,28 @@ fn multi_supported() -> bool {
     rt().adapter().max_storage_buffers_per_stage >= BUFFERS
 }
 
-/// Errors if a buffer is shared by two of the parameters' tensors: two
-/// slots of one dispatch would then write it concurrently.
+/// Errors if two parameters' tensors that the update writes (parameters
+/// and states) overlap in one buffer: two slots of a dispatch would write
+/// the same elements. Gradients are only read, and may be views of one
+/// buffer (the gradients of a `cat`'s inputs are).
 fn check_disjoint(op: &'static str, updates: &[Update<'_>]) -> Result<()> {
-    let all: Vec<(&'static str, &Tensor)> = updates.iter().flat_map(|u| u.present()).collect();
-    for (k, (a, ta)) in all.iter().enumerate() {
-        if let Some((b, _)) = all[k + 1..].iter().find(|(_, tb)| tb.shares_storage(ta)) {
+    let written: Vec<(&'static str, &Tensor)> = updates
+        .iter()
+        .flat_map(|u| u.present().filter(|(name, _)| *name != "grad"))
+        .collect();
+    // Every tensor here is dense (checked per update): elements
+    // offset .. offset + numel of its buffer.
+    let range = |t: &Tensor| t.layout.offset..t.layout.offset + t.numel();
+    for (k, (a, ta)) in written.iter().enumerate() {
+        let overlaps = |tb: &&Tensor| {
+            let (ra, rb) = (range(ta), range(tb));
+            tb.shares_storage(ta) && ra.start < rb.end && rb.start < ra.end
+        };
+        if let Some((b, _)) = written[k + 1..].iter().find(|(_, tb)| overlaps(tb)) {
             return Err(TensorError::Invalid {
                 op,
                 message: format!(
-                    "a {a} and a {b} share one buffer; each parameter and state needs its own"
+                    "a {a} and a {b} overlap in one buffer; each parameter and state needs its own elements"
                 ),
                 shape: ta.shape().to_vec(),
             });
@@ -141,7 +153,7 @@ fn dispatch_multi(
 /// hyper-parameters and its own `first_step` (`s.first_step` is ignored).
 ///
 /// Errors as [`Tensor::try_sgd_`] does for any parameter, and if two
-/// parameters or states share a buffer; nothing is updated then.
+/// parameters or states overlap; nothing is updated then.
 pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
     const OP: &str = "sgd_foreach_";
     let has_momentum = s.momentum != 0.0;
@@ -211,7 +223,7 @@ pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
 /// its own step number (`s.step` is ignored).
 ///
 /// Errors as [`Tensor::try_adam_`] does for any parameter, and if two
-/// parameters or states share a buffer; nothing is updated then.
+/// parameters or states overlap; nothing is updated then.
 pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
     const OP: &str = "adam_foreach_";
     let mut updates = Vec::with_capacity(params.len());

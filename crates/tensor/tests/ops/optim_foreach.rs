@@ -171,7 +171,7 @@ fn adam_foreach_matches_the_documented_update_with_each_parameters_step() {
 }
 
 #[test]
-fn foreach_updates_refuse_shared_buffers_and_bad_state_before_updating_anything() {
+fn foreach_updates_refuse_overlapping_parameters_and_bad_state_before_updating_anything() {
     let (p, g, b) = (
         Tensor::from_vec(values(5, -1.0, 1.0, 1)),
         Tensor::from_vec(values(5, -1.0, 1.0, 2)),
@@ -191,7 +191,7 @@ fn foreach_updates_refuse_shared_buffers_and_bad_state_before_updating_anything(
     };
     let err = try_sgd_foreach_(&[slot, slot], &s).unwrap_err().to_string();
     assert!(
-        err.contains("sgd_foreach_") && err.contains("share one buffer"),
+        err.contains("sgd_foreach_") && err.contains("overlap in one buffer"),
         "{err}"
     );
     let missing = SgdSlot {
@@ -230,4 +230,37 @@ fn foreach_updates_refuse_shared_buffers_and_bad_state_before_updating_anything(
         err.contains("adam_foreach_") && err.contains("[5]"),
         "{err}"
     );
+}
+
+#[test]
+fn foreach_updates_take_disjoint_views_of_one_buffer() {
+    // Two parameters in one buffer, their gradients in another (as a cat's
+    // backward gives them): every element updated once.
+    let (theta, grads) = (values(10, -1.0, 1.0, 30), values(10, -1.0, 1.0, 31));
+    let (params, g) = (
+        Tensor::from_vec(theta.clone()),
+        Tensor::from_vec(grads.clone()),
+    );
+    let (p1, p2) = (params.narrow(0, 0, 4), params.narrow(0, 4, 6));
+    let (g1, g2) = (g.narrow(0, 0, 4), g.narrow(0, 4, 6));
+    let slot = |param, grad| SgdSlot {
+        param,
+        grad,
+        momentum_buffer: None,
+        first_step: false,
+    };
+    let s = SgdStep {
+        lr: 0.5,
+        ..SgdStep::default()
+    };
+    try_sgd_foreach_(&[slot(&p1, &g1), slot(&p2, &g2)], &s).unwrap();
+    let want: Vec<f32> = theta.iter().zip(&grads).map(|(t, g)| t - 0.5 * g).collect();
+    assert_close("two views of one buffer", &read(&params), &want, TOL);
+    // Overlapping views are refused.
+    let p3 = params.narrow(0, 3, 4);
+    let g3 = g.narrow(0, 0, 4);
+    let err = try_sgd_foreach_(&[slot(&p1, &g1), slot(&p3, &g3)], &s)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("overlap"), "{err}");
 }
