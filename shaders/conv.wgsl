@@ -689,6 +689,14 @@ fn conv2d_backward_weight_sum(@builtin(global_invocation_id) gid: vec3<u32>, @bu
     dw[i] = s;
 }
 
+// A bias gradient's invocation t: (channel, first image, end image, plane
+// size) of its chunk of images (p.chunk images each, p.splits chunks).
+fn bias_job(t: u32) -> vec4<u32> {
+    let chunk = t / p.c_out;
+    let n0 = min(chunk * p.chunk, p.n);
+    return vec4<u32>(t % p.c_out, n0, min(n0 + p.chunk, p.n), p.oh * p.ow);
+}
+
 // Threads: (chunk of `chunk` images, output channel). Each sums its
 // channel's planes over its images, into db or, with several chunks
 // (`splits`), into db[chunk * c_out + oc] for conv2d_backward_weight_sum.
@@ -699,11 +707,11 @@ fn conv2d_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     if (t >= p.threads) {
         return;
     }
-    let oc = t % p.c_out;
-    let chunk = t / p.c_out;
-    let plane = p.oh * p.ow;
-    let n0 = min(chunk * p.chunk, p.n);
-    let n1 = min(n0 + p.chunk, p.n);
+    let job = bias_job(t);
+    let oc = job.x;
+    let plane = job.w;
+    let n0 = job.y;
+    let n1 = job.z;
     var acc4 = vec4<f32>(0.0);
     var acc1 = 0.0;
     for (var n = n0; n < n1; n++) {
@@ -737,11 +745,11 @@ fn conv2d_relu_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>, @bui
     if (t >= p.threads) {
         return;
     }
-    let oc = t % p.c_out;
-    let chunk = t / p.c_out;
-    let plane = p.oh * p.ow;
-    let n0 = min(chunk * p.chunk, p.n);
-    let n1 = min(n0 + p.chunk, p.n);
+    let job = bias_job(t);
+    let oc = job.x;
+    let plane = job.w;
+    let n0 = job.y;
+    let n1 = job.z;
     var acc4 = vec4<f32>(0.0);
     var acc1 = 0.0;
     for (var n = n0; n < n1; n++) {

@@ -73,6 +73,24 @@ fn params(op: &'static str, n: usize, c: usize, ignore_index: Option<i32>) -> Re
     ])
 }
 
+/// The logits and targets as the loss kernels bind them: dense, and a
+/// one-element stand-in for an empty one (a binding needs a buffer). With no
+/// classes the stand-in logit is NaN: the kernel reads x[0] for a row's
+/// maximum, and logsumexp of nothing is -inf with no class to subtract.
+fn bound_inputs(x: &Tensor, target: &Tensor, n: usize, c: usize) -> (Tensor, Tensor) {
+    let x = if n == 0 || c == 0 {
+        Tensor::full(&[1], f32::NAN)
+    } else {
+        x.contiguous()
+    };
+    let t = if n == 0 {
+        Tensor::zeros_i32(&[1])
+    } else {
+        target.contiguous()
+    };
+    (x, t)
+}
+
 fn bind(binding: u32, t: &Tensor) -> Binding<'_> {
     Binding {
         binding,
@@ -112,14 +130,7 @@ impl Tensor {
             return Ok(out);
         }
         let p = params(OP, n, c, ignore_index)?;
-        let x = if c == 0 {
-            // The kernel reads x[0] for a row's maximum: give it a NaN to
-            // read (logsumexp of nothing is -inf and there is no class).
-            Tensor::full(&[1], f32::NAN)
-        } else {
-            self.contiguous()
-        };
-        let t = target.contiguous();
+        let (x, t) = bound_inputs(self, target, n, c);
         let bindings = [bind(1, &x), bind(2, &t), bind(3, &out)];
         dispatch_rows("cross_entropy_rows", &[], p, &bindings, n);
         Ok(out)
@@ -138,18 +149,7 @@ impl Tensor {
         let (n, c) = check(OP, self, target)?;
         let out = Tensor::uninit(OP, &[3], DType::F32)?;
         let p = params(OP, n, c, ignore_index)?;
-        let x = if c == 0 || n == 0 {
-            // Never read for a class, but bound: see try_cross_entropy_rows.
-            Tensor::full(&[1], f32::NAN)
-        } else {
-            self.contiguous()
-        };
-        // An empty target still needs a buffer to bind.
-        let t = if n == 0 {
-            Tensor::zeros_i32(&[1])
-        } else {
-            target.contiguous()
-        };
+        let (x, t) = bound_inputs(self, target, n, c);
         let bindings = [bind(1, &x), bind(2, &t), bind(3, &out)];
         rt().dispatch(
             Kernel::new(&LOSS, "cross_entropy_mean"),

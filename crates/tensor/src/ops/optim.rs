@@ -245,6 +245,42 @@ pub(crate) fn f(x: f64) -> u32 {
     (x as f32).to_bits()
 }
 
+/// SGD's scalars as `sgd` and `sgd_multi` read them: lr, momentum,
+/// 1 - dampening, weight decay.
+pub(crate) fn sgd_scalars(s: &SgdStep) -> [u32; 4] {
+    [
+        f(s.lr),
+        f(s.momentum),
+        f(1.0 - s.dampening),
+        f(s.weight_decay),
+    ]
+}
+
+/// Adam's step-independent scalars as `adam` and `adam_multi` read them:
+/// beta1, 1 - beta1, beta2, 1 - beta2, eps, weight decay, 1 - lr * weight
+/// decay.
+pub(crate) fn adam_scalars(s: &AdamStep) -> [u32; 7] {
+    [
+        f(s.beta1),
+        f(1.0 - s.beta1),
+        f(s.beta2),
+        f(1.0 - s.beta2),
+        f(s.eps),
+        f(s.weight_decay),
+        f(1.0 - s.lr * s.weight_decay),
+    ]
+}
+
+/// The error for an Adam step number of 0.
+pub(crate) fn step_zero(op: &'static str, shape: &[usize]) -> TensorError {
+    TensorError::Invalid {
+        op,
+        message: "the step number counts from 1 (the bias corrections divide by 1 - beta^step)"
+            .into(),
+        shape: shape.to_vec(),
+    }
+}
+
 impl Tensor {
     /// One SGD update of this parameter in place, with its gradient and,
     /// when `s.momentum != 0`, its momentum buffer (both updated in place).
@@ -270,11 +306,8 @@ impl Tensor {
             return Ok(());
         }
         let mut p = u.header()?;
+        p.extend(sgd_scalars(s));
         p.extend([
-            f(s.lr),
-            f(s.momentum),
-            f(1.0 - s.dampening),
-            f(s.weight_decay),
             u32::from(has_momentum),
             u32::from(s.first_step),
             u32::from(s.nesterov),
@@ -312,13 +345,7 @@ impl Tensor {
             .with("exp_avg_sq", exp_avg_sq)
             .with_optional(s.amsgrad, "amsgrad", "max_exp_avg_sq", max_exp_avg_sq)?;
         if s.step == 0 {
-            return Err(TensorError::Invalid {
-                op: "adam_",
-                message:
-                    "the step number counts from 1 (the bias corrections divide by 1 - beta^step)"
-                        .into(),
-                shape: self.shape().to_vec(),
-            });
+            return Err(step_zero("adam_", self.shape()));
         }
         u.check()?;
         if self.numel() == 0 {
@@ -330,14 +357,8 @@ impl Tensor {
         let bias_correction1 = 1.0 - s.beta1.powf(t);
         let bias_correction2 = 1.0 - s.beta2.powf(t);
         let mut p = u.header()?;
+        p.extend(adam_scalars(s));
         p.extend([
-            f(s.beta1),
-            f(1.0 - s.beta1),
-            f(s.beta2),
-            f(1.0 - s.beta2),
-            f(s.eps),
-            f(s.weight_decay),
-            f(1.0 - s.lr * s.weight_decay),
             f(s.lr / bias_correction1),
             f(bias_correction2.sqrt()),
             u32::from(s.decoupled_weight_decay),

@@ -10,7 +10,7 @@
 
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
-use crate::ops::optim::{AdamStep, SgdStep, Update, f};
+use crate::ops::optim::{AdamStep, SgdStep, Update, adam_scalars, f, sgd_scalars, step_zero};
 use crate::ops::{WORKGROUP_SIZE, dispatch_1d, to_u32};
 use crate::runtime::{Binding, Kernel, rt};
 use crate::shaders::OPTIM;
@@ -203,11 +203,8 @@ pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
             *f = u32::from(p.first_step);
         }
         let mut tail = first_step.to_vec();
+        tail.extend(sgd_scalars(s));
         tail.extend([
-            f(s.lr),
-            f(s.momentum),
-            f(1.0 - s.dampening),
-            f(s.weight_decay),
             u32::from(has_momentum),
             u32::from(s.nesterov),
             u32::from(s.maximize),
@@ -233,13 +230,7 @@ pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
             .with("exp_avg_sq", slot.exp_avg_sq)
             .with_optional(s.amsgrad, "amsgrad", "max_exp_avg_sq", slot.max_exp_avg_sq)?;
         if slot.step == 0 {
-            return Err(TensorError::Invalid {
-                op: OP,
-                message:
-                    "the step number counts from 1 (the bias corrections divide by 1 - beta^step)"
-                        .into(),
-                shape: slot.param.shape().to_vec(),
-            });
+            return Err(step_zero(OP, slot.param.shape()));
         }
         u.check()?;
         updates.push(u);
@@ -277,14 +268,8 @@ pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
         }
         let mut tail = step_size.to_vec();
         tail.extend(bias_correction2_sqrt);
+        tail.extend(adam_scalars(s));
         tail.extend([
-            f(s.beta1),
-            f(1.0 - s.beta1),
-            f(s.beta2),
-            f(1.0 - s.beta2),
-            f(s.eps),
-            f(s.weight_decay),
-            f(1.0 - s.lr * s.weight_decay),
             u32::from(s.decoupled_weight_decay),
             u32::from(s.maximize),
             0,
