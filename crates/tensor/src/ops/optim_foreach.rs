@@ -88,18 +88,17 @@ fn check_disjoint(op: &'static str, updates: &[Update<'_>]) -> Result<()> {
     Ok(())
 }
 
-/// The tensors of one slot in binding order: param, grad, state0, state1
-/// (placeholders where a state does not exist).
-type SlotTensors = [Tensor; 4];
+/// The tensors of one slot in binding order: param, grad, then the entry
+/// point's states (SGD: the momentum buffer or a placeholder; Adam: both
+/// moments).
+type SlotTensors = Vec<Tensor>;
 
 /// Dispatches `entry` over up to 4 slots; `tail` follows the shared
-/// `Slots` header in the params. `states` is how many state bindings the
-/// entry point has (1 for SGD, 2 for Adam).
+/// `Slots` header in the params.
 fn dispatch_multi(
     op: &'static str,
     entry: &'static str,
     slots: &[SlotTensors],
-    states: usize,
     tail: &[u32],
 ) -> Result<()> {
     let group = WORKGROUP_SIZE as usize;
@@ -131,7 +130,7 @@ fn dispatch_multi(
     for s in 0..SLOTS {
         // Unused slots bind slot 0's buffers again; they are never touched.
         let tensors = slots.get(s).unwrap_or(&slots[0]);
-        for (k, t) in tensors.iter().take(2 + states).enumerate() {
+        for (k, t) in tensors.iter().enumerate() {
             bindings.push(Binding {
                 binding: 10 + 4 * k as u32 + s as u32,
                 buffer: t.buffer(),
@@ -181,23 +180,22 @@ pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
         }
         return Ok(());
     }
-    let placeholder = Tensor::empty_for(OP, &[1], DType::F32);
+    // Without momentum the kernel still binds a buffer (see `optim.wgsl`).
+    let placeholder = (!has_momentum).then(|| Tensor::empty_for(OP, &[1], DType::F32));
     for chunk in live.chunks(SLOTS) {
         let tensors: Vec<SlotTensors> = chunk
             .iter()
             .map(|p| {
-                let buf = p
-                    .momentum_buffer
-                    .filter(|_| has_momentum)
-                    .unwrap_or(&placeholder);
-                [
-                    p.param.clone(),
-                    p.grad.clone(),
-                    buf.clone(),
-                    placeholder.clone(),
-                ]
+                // Momentum without a buffer was refused above.
+                let buf = placeholder.as_ref().or(p.momentum_buffer);
+                let buf = buf.ok_or_else(|| TensorError::Invalid {
+                    op: OP,
+                    message: "momentum needs a momentum_buffer".into(),
+                    shape: p.param.shape().to_vec(),
+                })?;
+                Ok(vec![p.param.clone(), p.grad.clone(), buf.clone()])
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut first_step = [0u32; 4];
         for (f, p) in first_step.iter_mut().zip(chunk) {
             *f = u32::from(p.first_step);
@@ -210,7 +208,7 @@ pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
             u32::from(s.maximize),
             0,
         ]);
-        dispatch_multi(OP, "sgd_multi", &tensors, 1, &tail)?;
+        dispatch_multi(OP, "sgd_multi", &tensors, &tail)?;
     }
     Ok(())
 }
@@ -249,7 +247,7 @@ pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
         let tensors: Vec<SlotTensors> = chunk
             .iter()
             .map(|p| {
-                [
+                vec![
                     p.param.clone(),
                     p.grad.clone(),
                     p.exp_avg.clone(),
@@ -276,7 +274,7 @@ pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
             0,
             0,
         ]);
-        dispatch_multi(OP, "adam_multi", &tensors, 2, &tail)?;
+        dispatch_multi(OP, "adam_multi", &tensors, &tail)?;
     }
     Ok(())
 }
