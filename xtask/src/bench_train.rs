@@ -129,6 +129,9 @@ struct Epoch {
     /// when it first runs, so the compile time is inside the epoch's time,
     /// not in `CompileStats::time`.)
     pipelines: u64,
+    /// Time spent creating them on the host (wgpu's translation and the
+    /// driver's pipeline creation).
+    pipeline_seconds: f64,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -165,8 +168,8 @@ pub fn run(
         let epoch = train_epoch(rt, workload, &m, &train_dl, &test_dl)?;
         println!(
             "{:<12} {} epoch: {:.3} s, {:.0} samples/s, {} steps, {:.2} submissions/step, \
-             {} buffers allocated after the first step, {} pipelines created, \
-             test accuracy {:.4}",
+             {} buffers allocated after the first step, {} pipelines created \
+             ({:.2} s in create_compute_pipeline), test accuracy {:.4}",
             workload.name(),
             if run == 0 { "cold" } else { "warm" },
             epoch.seconds,
@@ -175,6 +178,7 @@ pub fn run(
             epoch.submissions_per_step,
             epoch.allocations_after_first_step,
             epoch.pipelines,
+            epoch.pipeline_seconds,
             epoch.accuracy,
         );
         if run == 0 {
@@ -253,9 +257,12 @@ fn train_epoch(
     let submissions_per_step =
         (rt.submissions() - submissions) as f64 / steps.saturating_sub(1).max(1) as f64;
     let allocations_after_first_step = rt.pool_stats().allocations - allocations;
-    let pipelines = rt.compile_stats().pipelines - compiled_before.pipelines;
+    let compiled = rt.compile_stats();
+    let pipelines = compiled.pipelines - compiled_before.pipelines;
+    let pipeline_seconds = (compiled.time - compiled_before.time).as_secs_f64();
     Ok(Epoch {
         pipelines,
+        pipeline_seconds,
         seconds,
         samples,
         steps,
