@@ -28,6 +28,7 @@ macro_rules! shader {
         };
     };
 }
+
 shader!(UNARY, "unary.wgsl");
 shader!(UNARY_BACKWARD, "unary_backward.wgsl");
 shader!(BINARY, "binary.wgsl");
@@ -78,9 +79,9 @@ fn sections(text: &str) -> Result<Vec<(&str, std::ops::Range<usize>)>, String> {
 }
 
 /// `base` with every section of `patch` put in place of `base`'s section
-/// of the same name (markers kept, so line numbers in errors still find the
-/// section). Errors if the markers do not pair up, or if `patch` has a
-/// section `base` lacks or text outside its sections.
+/// of the same name (markers kept, so a compile error in the composed text
+/// can be traced to its section). Errors if the markers do not pair up, or
+/// if `patch` has a section `base` lacks or text outside its sections.
 pub fn compose(base: &str, patch: &str) -> Result<String, String> {
     let base_sections = sections(base)?;
     let patch_sections = sections(patch)?;
