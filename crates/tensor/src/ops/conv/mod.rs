@@ -737,47 +737,7 @@ pub fn conv2d_backward_weight(
 /// The gradient of [`conv2d`] with respect to its bias: `dy: [n, c_out, oh, ow]`
 /// -> `[c_out]`, the sum over `n`, `oh` and `ow`.
 pub fn try_conv2d_backward_bias(dy: &Tensor) -> Result<Tensor> {
-    const OP: &str = "conv2d_backward_bias";
-    require_f32(OP, &[dy])?;
-    let &[n, c_out, oh, ow] = dy.shape() else {
-        return Err(invalid(
-            OP,
-            format!(
-                "expected a 4-D gradient [n, c_out, oh, ow], got {:?}",
-                dy.shape()
-            ),
-            dy.shape(),
-        ));
-    };
-    // dy: [n, c_out, oh, ow] -> [c_out]
-    let db = Tensor::uninit(OP, &[c_out], DType::F32)?;
-    let dy = dy.contiguous();
-    // (chunk of images, channel), then the chunks' sum if there are several.
-    let (chunks, chunk) = bias_chunks(n, c_out, oh * ow);
-    let threads = chunks * c_out;
-    let words = Words {
-        offsets: [0, 0, 0, dy.layout.offset],
-        threads,
-        splits: chunks,
-        chunk,
-        ..Words::default()
-    };
-    let p = Params::new(
-        OP,
-        [n, 1, oh, ow],
-        [n, c_out, oh, ow],
-        [1; 5],
-        (0, 0),
-        (1, 1),
-        words,
-    )?;
-    let vec = (oh * ow).is_multiple_of(4) && dy.layout.offset.is_multiple_of(4);
-    let constants = [("VEC_DB", f64::from(u8::from(vec)))];
-    let part = partials(OP, &db, chunks)?;
-    let bindings = [bind(5, &dy), bind(13, &dy), bind(8, &part)];
-    dispatch_1d(Kernel::new(&CONV, OP), &constants, &p.0, &bindings, threads);
-    add_chunks(OP, &part, &db, p)?;
-    Ok(db)
+    bias_gradient("conv2d_backward_bias", dy, None)
 }
 
 /// [`try_conv2d_backward_bias`] for autograd.
@@ -795,17 +755,6 @@ pub fn conv2d_backward_bias(dy: &Tensor) -> Tensor {
 /// everything but the channels.
 pub fn try_conv2d_relu_backward_bias(dy: &Tensor, y: &Tensor) -> Result<(Tensor, Tensor)> {
     const OP: &str = "conv2d_relu_backward_bias";
-    require_f32(OP, &[dy, y])?;
-    let &[n, c_out, oh, ow] = dy.shape() else {
-        return Err(invalid(
-            OP,
-            format!(
-                "expected a 4-D gradient [n, c_out, oh, ow], got {:?}",
-                dy.shape()
-            ),
-            dy.shape(),
-        ));
-    };
     if y.shape() != dy.shape() {
         return Err(TensorError::ShapeMismatch {
             op: OP,
@@ -813,21 +762,53 @@ pub fn try_conv2d_relu_backward_bias(dy: &Tensor, y: &Tensor) -> Result<(Tensor,
             rhs: y.shape().to_vec(),
         });
     }
+    require_f32(OP, &[y])?;
     let dx = Tensor::uninit(OP, dy.shape(), DType::F32)?;
-    let db = Tensor::uninit(OP, &[c_out], DType::F32)?;
-    let (dy, y) = (dy.contiguous(), y.contiguous());
-    // (chunk of images, channel), as conv2d_backward_bias.
+    let db = bias_gradient(OP, dy, Some((&y.contiguous(), &dx)))?;
+    Ok((dx, db))
+}
+
+/// The bias gradient of `dy: [n, c_out, oh, ow]`, summed over all but the
+/// channels (`conv2d_backward_bias`), or, with `masked = (y, dx)`, of dy
+/// masked by `y > 0` (a dense ReLU output of dy's shape), the masked
+/// gradient written to `dx` (`conv2d_relu_backward_bias`). `op` is the
+/// entry point and names errors.
+fn bias_gradient(
+    op: &'static str,
+    dy: &Tensor,
+    masked: Option<(&Tensor, &Tensor)>,
+) -> Result<Tensor> {
+    require_f32(op, &[dy])?;
+    let &[n, c_out, oh, ow] = dy.shape() else {
+        return Err(invalid(
+            op,
+            format!(
+                "expected a 4-D gradient [n, c_out, oh, ow], got {:?}",
+                dy.shape()
+            ),
+            dy.shape(),
+        ));
+    };
+    // dy: [n, c_out, oh, ow] -> [c_out]
+    let db = Tensor::uninit(op, &[c_out], DType::F32)?;
+    if dy.numel() == 0 {
+        db.zero_();
+        return Ok(db);
+    }
+    let dy = dy.contiguous();
+    // (chunk of images, channel), then the chunks' sum if there are several.
     let (chunks, chunk) = bias_chunks(n, c_out, oh * ow);
     let threads = chunks * c_out;
+    let y_offset = masked.map_or(0, |(y, _)| y.layout.offset);
     let words = Words {
-        offsets: [y.layout.offset, 0, 0, dy.layout.offset],
+        offsets: [y_offset, 0, 0, dy.layout.offset],
         threads,
         splits: chunks,
         chunk,
         ..Words::default()
     };
     let p = Params::new(
-        OP,
+        op,
         [n, 1, oh, ow],
         [n, c_out, oh, ow],
         [1; 5],
@@ -837,26 +818,16 @@ pub fn try_conv2d_relu_backward_bias(dy: &Tensor, y: &Tensor) -> Result<(Tensor,
     )?;
     let vec = (oh * ow).is_multiple_of(4)
         && dy.layout.offset.is_multiple_of(4)
-        && y.layout.offset.is_multiple_of(4);
+        && y_offset.is_multiple_of(4);
     let constants = [("VEC_DB", f64::from(u8::from(vec)))];
-    let part = partials(OP, &db, chunks)?;
-    let bindings = [
-        bind(5, &dy),
-        bind(13, &dy),
-        bind(1, &y),
-        bind(10, &y),
-        bind(6, &dx),
-        bind(15, &dx),
-        bind(8, &part),
-    ];
-    let kernel = Kernel::new(&CONV, "conv2d_relu_backward_bias");
-    if threads > 0 && dx.numel() > 0 {
-        dispatch_1d(kernel, &constants, &p.0, &bindings, threads);
-        add_chunks(OP, &part, &db, p)?;
-    } else {
-        db.zero_();
+    let part = partials(op, &db, chunks)?;
+    let mut bindings = vec![bind(5, &dy), bind(13, &dy), bind(8, &part)];
+    if let Some((y, dx)) = masked {
+        bindings.extend([bind(1, y), bind(10, y), bind(6, dx), bind(15, dx)]);
     }
-    Ok((dx, db))
+    dispatch_1d(Kernel::new(&CONV, op), &constants, &p.0, &bindings, threads);
+    add_chunks(op, &part, &db, p)?;
+    Ok(db)
 }
 
 /// [`try_conv2d_relu_backward_bias`] for autograd.
