@@ -139,7 +139,7 @@ impl Optimizer for Adam {
         self.validate()?;
         let _no_grad = NoGradGuard::new();
         let grads = state::gradients(self.name(), &self.params)?;
-        // (index, param, grad, [exp_avg, exp_avg_sq], max_exp_avg_sq)
+        // (index, param, grad, [exp_avg, exp_avg_sq], max_exp_avg_sq, step)
         let mut work = Vec::with_capacity(grads.len());
         for (i, grad) in grads {
             let param = self.params[i].data().clone();
@@ -153,25 +153,28 @@ impl Optimizer for Adam {
                 .hyper
                 .amsgrad
                 .then(|| state.zeros_if_absent("max_exp_avg_sq", shape));
-            work.push((i, param, grad, moments, max_exp_avg_sq));
+            // PyTorch increments the step before the bias corrections.
+            work.push((i, param, grad, moments, max_exp_avg_sq, state.step + 1));
         }
         // All parameters in a few dispatches (PyTorch's foreach=True).
         let slots: Vec<AdamSlot<'_>> = work
             .iter()
-            .map(|(i, param, grad, [exp_avg, exp_avg_sq], max)| AdamSlot {
-                param,
-                grad,
-                exp_avg,
-                exp_avg_sq,
-                max_exp_avg_sq: max.as_ref(),
-                // PyTorch increments the step before the bias corrections.
-                step: self.states[*i].as_ref().map_or(0, |s| s.step) + 1,
-            })
+            .map(
+                |(_, param, grad, [exp_avg, exp_avg_sq], max, step)| AdamSlot {
+                    param,
+                    grad,
+                    exp_avg,
+                    exp_avg_sq,
+                    max_exp_avg_sq: max.as_ref(),
+                    step: *step,
+                },
+            )
             .collect();
         try_adam_foreach_(&slots, &self.hyper)?;
-        for (i, ..) in &work {
+        // Only once every parameter is updated.
+        for (i, .., step) in &work {
             if let Some(state) = self.states[*i].as_mut() {
-                state.step += 1;
+                state.step = *step;
             }
         }
         state::end_step();
