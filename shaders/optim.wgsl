@@ -276,7 +276,7 @@ fn rmsprop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 struct Slots {
     numel: vec4<u32>,
-    // first_group.w + the last slot's groups = all groups, in `total_groups`.
+    // The first workgroup of each slot; unused slots start at total_groups.
     first_group: vec4<u32>,
     param_offset: vec4<u32>,
     grad_offset: vec4<u32>,
@@ -341,7 +341,6 @@ struct AdamMultiParams {
 @group(0) @binding(24) var<storage, read_write> state1_2: array<f32>;
 @group(0) @binding(25) var<storage, read_write> state1_3: array<f32>;
 
-// (slot, element) of invocation lid of workgroup w, or slot 4 past the end.
 // NOTE: every uniform value that a branch depends on goes through
 // `opaque4`. lavapipe (Mesa 22.3) inlines such values into the shader and
 // recompiles it whenever they differ from the last dispatch's ("inline
@@ -351,6 +350,7 @@ fn opaque4(v: vec4<u32>) -> vec4<u32> {
     return select(v, vec4<u32>(0u), arrayLength(&grad0) == 0u);
 }
 
+// (slot, element) of invocation lid of workgroup w, or slot 4 past the end.
 fn slot_element(sl: Slots, w: u32, lid: u32) -> vec2<u32> {
     let first_group = opaque4(sl.first_group);
     let numel = opaque4(sl.numel);
