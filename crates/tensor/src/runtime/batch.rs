@@ -1,9 +1,15 @@
 //! Deferred execution: dispatches are recorded into one pending command
 //! encoder and submitted together, on read-back, on a host write into an
 //! existing buffer, or after `MAX_DISPATCHES`.
+//!
+//! A dispatch whose pipeline has not been created yet is held back, with
+//! every dispatch after it, until the batch is encoded: the pipelines they
+//! lack are then created in parallel (see `PipelineCache::create_all`), so
+//! a model's first step compiles its kernels on all cores.
 
 use std::sync::atomic::Ordering;
 
+use super::pipelines::Pipeline;
 use super::pool::{BufferPool, STORAGE_USAGE, size_class};
 use super::{Kernel, Runtime};
 use crate::error::{Result, TensorError};
@@ -67,7 +73,21 @@ struct Batch {
     params_buffer: wgpu::Buffer,
     /// Params buffers filled earlier in this batch, with their contents.
     full_params: Vec<(wgpu::Buffer, Vec<u8>)>,
+    /// Dispatches not encoded yet because a pipeline they need (the first
+    /// one's, at least) has not been created: encoded in order, after
+    /// their pipelines, by `encode_held`.
+    held: Vec<Recorded>,
     dispatches: u32,
+}
+
+/// One dispatch with everything needed to encode it.
+struct Recorded {
+    kernel: Kernel,
+    constants: Vec<(&'static str, f64)>,
+    /// The params uniform: (buffer, offset, size).
+    params: (wgpu::Buffer, u64, u64),
+    bindings: Vec<(u32, wgpu::Buffer)>,
+    grid: [u32; 3],
 }
 
 impl State {
@@ -173,38 +193,30 @@ impl Runtime {
         bindings: &[Binding<'_>],
         grid: [u32; 3],
     ) {
-        let pipeline = self.pipelines.get(&self.device, kernel, constants);
+        // Profiled dispatches are timed alone, so their pipeline is created
+        // first, outside the timing.
+        let ready = match &self.profile {
+            Some(_) => Some(self.pipelines.get(&self.device, kernel, constants)),
+            None => self.pipelines.cached(kernel, constants),
+        };
         let mut st = self.lock();
         let params_offset = self.reserve_params(&mut st, params);
         let batch = st.batch.as_mut().expect("reserve_params opens a batch");
         let params_size = (params.len() as u64).next_multiple_of(16).max(16);
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &batch.params_buffer,
-                offset: params_offset,
-                size: wgpu::BufferSize::new(params_size),
-            }),
-        }];
-        entries.extend(bindings.iter().map(|b| wgpu::BindGroupEntry {
-            binding: b.binding,
-            resource: b.buffer.as_entire_binding(),
-        }));
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.entry),
-            layout: &pipeline.layout,
-            entries: &entries,
-        });
-        let pass = batch.pass.get_or_insert_with(|| {
-            let desc = wgpu::ComputePassDescriptor {
-                label: Some("wgrad"),
-                timestamp_writes: None,
-            };
-            batch.encoder.begin_compute_pass(&desc).forget_lifetime()
-        });
-        pass.set_pipeline(&pipeline.pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+        let recorded = Recorded {
+            kernel,
+            constants: constants.to_vec(),
+            params: (batch.params_buffer.clone(), params_offset, params_size),
+            bindings: bindings
+                .iter()
+                .map(|b| (b.binding, b.buffer.clone()))
+                .collect(),
+            grid,
+        };
+        match ready {
+            Some(pipeline) if batch.held.is_empty() => self.encode(batch, &pipeline, &recorded),
+            _ => batch.held.push(recorded),
+        }
         batch.dispatches += 1;
         if let Some(profile) = &self.profile {
             // Time this dispatch alone: submit it and wait for it.
@@ -219,6 +231,71 @@ impl Runtime {
         }
         if batch.dispatches >= st.max_dispatches {
             self.flush_locked(&mut st);
+        }
+    }
+
+    /// Adds `dispatch` to the batch's compute pass.
+    fn encode(&self, batch: &mut Batch, pipeline: &Pipeline, dispatch: &Recorded) {
+        let (params_buffer, offset, size) = &dispatch.params;
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: params_buffer,
+                offset: *offset,
+                size: wgpu::BufferSize::new(*size),
+            }),
+        }];
+        entries.extend(
+            dispatch
+                .bindings
+                .iter()
+                .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                    binding: *binding,
+                    resource: buffer.as_entire_binding(),
+                }),
+        );
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(dispatch.kernel.entry),
+            layout: &pipeline.layout,
+            entries: &entries,
+        });
+        let pass = batch.pass.get_or_insert_with(|| {
+            let desc = wgpu::ComputePassDescriptor {
+                label: Some("wgrad"),
+                timestamp_writes: None,
+            };
+            batch.encoder.begin_compute_pass(&desc).forget_lifetime()
+        });
+        pass.set_pipeline(&pipeline.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        let [x, y, z] = dispatch.grid;
+        pass.dispatch_workgroups(x, y, z);
+    }
+
+    /// Creates the pipelines the held dispatches need, in parallel (one
+    /// thread per core; one thread on GL, whose single context serialises
+    /// them anyway), then encodes those dispatches in order.
+    fn encode_held(&self, batch: &mut Batch) {
+        if batch.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut batch.held);
+        let wanted: Vec<_> = held
+            .iter()
+            .map(|d| (d.kernel, d.constants.as_slice()))
+            .collect();
+        let threads = if self.summary.backend == wgpu::Backend::Gl {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        };
+        self.pipelines.create_all(&self.device, &wanted, threads);
+        for dispatch in &held {
+            let pipeline = self
+                .pipelines
+                .cached(dispatch.kernel, &dispatch.constants)
+                .expect("created above");
+            self.encode(batch, &pipeline, dispatch);
         }
     }
 
@@ -241,6 +318,7 @@ impl Runtime {
         {
             let mut st = self.lock();
             let batch = self.open_batch(&mut st);
+            self.encode_held(batch);
             batch.pass = None; // copies go outside compute passes
             batch
                 .encoder
@@ -288,6 +366,7 @@ impl Runtime {
         let Some(mut batch) = st.batch.take() else {
             return;
         };
+        self.encode_held(&mut batch);
         batch.pass = None; // end the pass before finishing the encoder
         for (buffer, params) in &batch.full_params {
             self.queue.write_buffer(buffer, 0, params);
@@ -349,6 +428,7 @@ impl Runtime {
                 params: Vec::new(),
                 params_buffer,
                 full_params: Vec::new(),
+                held: Vec::new(),
                 dispatches: 0,
             });
         }

@@ -57,14 +57,26 @@ pub(crate) struct Pipeline {
 
 type Key = (&'static str, &'static str, Vec<(&'static str, u64)>);
 
+/// Override constants: (name, value) pairs.
+pub(crate) type Constants<'a> = &'a [(&'static str, f64)];
+
+fn key(kernel: Kernel, constants: &[(&'static str, f64)]) -> Key {
+    (
+        kernel.shader.name,
+        kernel.entry,
+        constants.iter().map(|&(n, v)| (n, v.to_bits())).collect(),
+    )
+}
+
 /// How many pipelines were compiled, and the wall time it took.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CompileStats {
     /// Pipelines created (one per shader, entry point and constants).
     pub pipelines: u64,
-    /// Time spent in `create_compute_pipeline`. Most drivers compile there;
-    /// lavapipe (Mesa 22.3) compiles when the pipeline first runs, so there
-    /// this is small and the compile shows up as device time.
+    /// Wall time the recording thread spent waiting for pipelines to be
+    /// created (`create_compute_pipeline`, where lavapipe runs its shader
+    /// passes). Pipelines first needed in one batch are created in parallel,
+    /// so this can be less than the sum of their creation times.
     pub time: std::time::Duration,
 }
 
@@ -77,23 +89,84 @@ pub(crate) struct PipelineCache {
 
 impl PipelineCache {
     /// The pipeline for `kernel` specialised with `constants` (WGSL
-    /// `override` values), compiled on first use.
+    /// `override` values), if it has been created.
+    pub(crate) fn cached(
+        &self,
+        kernel: Kernel,
+        constants: &[(&'static str, f64)],
+    ) -> Option<Arc<Pipeline>> {
+        lock(&self.pipelines).get(&key(kernel, constants)).cloned()
+    }
+
+    /// [`PipelineCache::cached`], created on first use.
     pub(crate) fn get(
         &self,
         device: &wgpu::Device,
         kernel: Kernel,
         constants: &[(&'static str, f64)],
     ) -> Arc<Pipeline> {
-        let key: Key = (
-            kernel.shader.name,
-            kernel.entry,
-            constants.iter().map(|&(n, v)| (n, v.to_bits())).collect(),
-        );
-        if let Some(p) = lock(&self.pipelines).get(&key) {
-            return p.clone();
+        if let Some(p) = self.cached(kernel, constants) {
+            return p;
         }
-        let module = self.module(device, kernel.shader);
+        self.create_all(device, &[(kernel, constants)], 1);
+        self.cached(kernel, constants).expect("just created")
+    }
+
+    /// Creates the pipelines of `wanted` that are not cached yet, on up to
+    /// `threads` threads at once. A driver that compiles in
+    /// `create_compute_pipeline` (lavapipe runs its NIR passes there, 50 ms
+    /// to 0.8 s for an unrolled kernel) then uses every core for the first
+    /// step of a model instead of one.
+    pub(crate) fn create_all(
+        &self,
+        device: &wgpu::Device,
+        wanted: &[(Kernel, Constants<'_>)],
+        threads: usize,
+    ) {
         let start = std::time::Instant::now();
+        let mut jobs: Vec<(Key, Kernel, Constants<'_>)> = Vec::new();
+        {
+            let cached = lock(&self.pipelines);
+            for &(kernel, constants) in wanted {
+                let k = key(kernel, constants);
+                if !cached.contains_key(&k) && !jobs.iter().any(|(j, ..)| *j == k) {
+                    jobs.push((k, kernel, constants));
+                }
+            }
+        }
+        if jobs.is_empty() {
+            return;
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            loop {
+                let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((k, kernel, constants)) = jobs.get(at) else {
+                    return;
+                };
+                let pipeline = Arc::new(self.create(device, *kernel, constants));
+                lock(&self.pipelines).insert(k.clone(), pipeline);
+            }
+        };
+        let helpers = threads.clamp(1, jobs.len()) - 1;
+        std::thread::scope(|scope| {
+            for _ in 0..helpers {
+                scope.spawn(work);
+            }
+            work();
+        });
+        let mut stats = lock(&self.stats);
+        stats.pipelines += jobs.len() as u64;
+        stats.time += start.elapsed();
+    }
+
+    fn create(
+        &self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+        constants: &[(&'static str, f64)],
+    ) -> Pipeline {
+        let module = self.module(device, kernel.shader);
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry),
             layout: None,
@@ -106,15 +179,8 @@ impl PipelineCache {
             },
             cache: None,
         });
-        {
-            let mut stats = lock(&self.stats);
-            stats.pipelines += 1;
-            stats.time += start.elapsed();
-        }
         let layout = pipeline.get_bind_group_layout(0);
-        let compiled = Arc::new(Pipeline { pipeline, layout });
-        lock(&self.pipelines).insert(key, compiled.clone());
-        compiled
+        Pipeline { pipeline, layout }
     }
 
     /// What compiling pipelines has cost so far.

@@ -1,0 +1,58 @@
+//! Dispatches whose pipelines do not exist yet are held back and encoded,
+//! in order, once their pipelines have been created together.
+//!
+//! Its own test binary: the compile statistics are process-wide, and the op
+//! tests would create pipelines alongside it if they shared the process.
+
+use approx::assert_relative_eq;
+use wgrad_tensor::{Tensor, runtime};
+
+/// `exp(x) + x`, then its sum over dim 1, then `relu` of that: three
+/// dependent kernels, each one's input written by the one before.
+fn chain(x: &Tensor) -> (Tensor, Tensor) {
+    let y = x.exp().add(x);
+    let s = y.sum_dim(1, false).relu();
+    (y, s)
+}
+
+fn reference(data: &[f32], cols: usize) -> (Vec<f32>, Vec<f32>) {
+    let y: Vec<f32> = data.iter().map(|v| v.exp() + v).collect();
+    let s = y
+        .chunks(cols)
+        .map(|row| row.iter().sum::<f32>().max(0.0))
+        .collect();
+    (y, s)
+}
+
+#[test]
+fn held_dispatches_run_in_order_after_their_pipelines_are_created() {
+    let rt = runtime().expect("device");
+    let (rows, cols) = (37, 129);
+    let data: Vec<f32> = (0..rows * cols)
+        .map(|i| ((i * 7919) % 1000) as f32 / 250.0 - 2.0)
+        .collect();
+    let (want_y, want_s) = reference(&data, cols);
+    let x = Tensor::from_slice(&data, &[rows, cols]);
+    let before = rt.compile_stats();
+    let (y, s) = chain(&x);
+    // Reading s encodes the held dispatches (creating their pipelines) and
+    // submits them; y, computed first, must hold its values too.
+    let got_s = s.to_vec::<f32>().expect("read s");
+    let got_y = y.to_vec::<f32>().expect("read y");
+    let first = rt.compile_stats();
+    assert!(
+        first.pipelines >= before.pipelines + 3,
+        "the chain's kernels were created on first use: {before:?} -> {first:?}"
+    );
+    for (got, want) in got_y.iter().zip(&want_y) {
+        assert_relative_eq!(*got, *want, max_relative = 1e-5, epsilon = 1e-5);
+    }
+    for (got, want) in got_s.iter().zip(&want_s) {
+        assert_relative_eq!(*got, *want, max_relative = 1e-4, epsilon = 1e-3);
+    }
+
+    // The same chain again creates nothing and gives the same values.
+    let (_, again) = chain(&x);
+    assert_eq!(again.to_vec::<f32>().expect("read again"), got_s);
+    assert_eq!(rt.compile_stats().pipelines, first.pipelines);
+}
