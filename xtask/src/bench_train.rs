@@ -125,12 +125,11 @@ struct Epoch {
     allocations_after_first_step: u64,
     /// Test accuracy of the trained model.
     accuracy: f64,
-    /// Pipelines created during the epoch. (lavapipe compiles a pipeline
-    /// when it first runs, so the compile time is inside the epoch's time,
-    /// not in `CompileStats::time`.)
+    /// Pipelines created during the epoch.
     pipelines: u64,
-    /// Time spent creating them on the host (wgpu's translation and the
-    /// driver's pipeline creation).
+    /// Wall time the training thread waited for them to be created (wgpu's
+    /// translation and the driver's shader passes; lavapipe's LLVM code
+    /// generation comes later, at the first dispatch, inside device time).
     pipeline_seconds: f64,
 }
 
