@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use wgrad_tensor::ops::conv::{
-    Conv2dOptions, conv2d, conv2d_backward_input, conv2d_backward_weight,
+    Conv2dOptions, conv2d, conv2d_backward_input, conv2d_backward_weight, conv2d_relu_backward_bias,
 };
 use wgrad_tensor::ops::matmul::MatmulKernel;
 use wgrad_tensor::ops::optim::{AdamStep, SgdStep};
@@ -326,6 +326,16 @@ fn micro_benchmarks(
             let name = format!("conv2d_backward_weight_{label}");
             out.push(time_runs(rt, name, "GFLOP/s", work, &what, || {
                 drop(conv2d_backward_weight(&dy, &x, &w_shape, opts))
+            })?);
+        }
+        // ReLU's backward with the bias gradient (Conv2d + ReLU layers):
+        // reads dy and y, writes dx.
+        if wanted(&format!("conv2d_relu_backward_bias_{label}")) {
+            let name = format!("conv2d_relu_backward_bias_{label}");
+            let bytes = 12.0 * y.numel() as f64 / 1e9;
+            let what = format!("dy {:?}", y.shape());
+            out.push(time_runs(rt, name, "GB/s", bytes, &what, || {
+                drop(conv2d_relu_backward_bias(&dy, &y))
             })?);
         }
     }

@@ -321,8 +321,7 @@ fn input_gradient_handles_padding_wider_than_the_kernel() {
 #[test]
 fn weight_gradient_sums_chunks_of_a_large_batch() {
     // 64 images of 8 x 8 outputs: both weight-gradient kernels split the
-    // sum over the batch into chunks and add their partial sums, as does
-    // the bias gradient.
+    // sum over the batch into chunks and add their partial sums.
     check(
         "batch 64",
         [64, 3, 10, 10],
@@ -539,15 +538,29 @@ fn conv2d_gradients_reject_a_dy_of_the_wrong_shape() {
     );
 }
 
+/// `data` as a tensor of `shape` that starts `offset` elements into its
+/// buffer (a view of a longer tensor).
+fn at_offset(data: &[f32], shape: [usize; 4], offset: usize) -> Tensor {
+    let mut padded = vec![7.0; offset];
+    padded.extend_from_slice(data);
+    padded.extend([7.0; 3]);
+    Tensor::from_slice(&padded, &[padded.len()])
+        .narrow(0, offset, data.len())
+        .reshape(&shape.map(|d| d as isize))
+}
+
 #[test]
-fn relu_backward_and_bias_gradient_in_one_pass_match_the_cpu() {
-    // Planes of odd size (scalar path) and of whole quads (vec4 path), each
-    // with one chunk of images per channel and with two (bias_chunks).
+fn relu_backward_and_bias_gradients_match_the_cpu() {
+    // Planes that are whole vec4s and planes that are not (their edge vec4s
+    // are shared with the neighbouring planes), batches of more than one
+    // image per lane (64 lanes per channel), and dy and y at offsets that
+    // allow vec4 loads (multiples of 4) and that do not (scalar loads).
     let shapes = [
         ([5, 3, 7, 5], 20),
-        ([30, 3, 15, 21], 21),
+        ([130, 3, 3, 3], 21),
         ([9, 16, 4, 4], 22),
-        ([40, 2, 16, 16], 23),
+        ([70, 2, 16, 16], 23),
+        ([3, 5, 1, 1], 24),
     ];
     for (shape, seed) in shapes {
         let numel: usize = shape.iter().product();
@@ -557,24 +570,31 @@ fn relu_backward_and_bias_gradient_in_one_pass_match_the_cpu() {
             .into_iter()
             .map(|v| v.max(0.0))
             .collect();
-        let (tdy, ty) = (
-            Tensor::from_slice(&dy, &shape),
-            Tensor::from_slice(&y, &shape),
-        );
-        let (dx, db) = try_conv2d_relu_backward_bias(&tdy, &ty).expect("valid shapes");
         let want: Vec<f32> = dy
             .iter()
             .zip(&y)
             .map(|(&g, &v)| if v > 0.0 { g } else { 0.0 })
             .collect();
         let plane = shape[2] * shape[3];
-        let mut want_db = vec![0.0f32; shape[1]];
-        for (i, v) in want.iter().enumerate() {
-            want_db[(i / plane) % shape[1]] += v;
+        let channel_sums = |v: &[f32]| {
+            let mut sums = vec![0.0f32; shape[1]];
+            for (i, v) in v.iter().enumerate() {
+                sums[(i / plane) % shape[1]] += v;
+            }
+            sums
+        };
+        let want_db = channel_sums(&want);
+        for (dy_offset, y_offset) in [(0, 0), (1, 3), (4, 8), (4, 2)] {
+            let what = format!("{shape:?}, dy at {dy_offset}, y at {y_offset}");
+            let tdy = at_offset(&dy, shape, dy_offset);
+            let ty = at_offset(&y, shape, y_offset);
+            let (dx, db) = try_conv2d_relu_backward_bias(&tdy, &ty).expect("valid shapes");
+            assert_eq!(dx.shape(), shape);
+            assert_close(&format!("relu mask {what}"), &read(&dx), &want, TOL);
+            assert_close(&format!("masked bias {what}"), &read(&db), &want_db, TOL);
+            let db = try_conv2d_backward_bias(&tdy).expect("4-D");
+            assert_close(&format!("bias {what}"), &read(&db), &channel_sums(&dy), TOL);
         }
-        assert_eq!(dx.shape(), shape);
-        assert_close(&format!("relu mask {shape:?}"), &read(&dx), &want, TOL);
-        assert_close(&format!("bias {shape:?}"), &read(&db), &want_db, TOL);
     }
     let err =
         try_conv2d_relu_backward_bias(&Tensor::zeros(&[1, 2, 3, 3]), &Tensor::zeros(&[1, 2, 3, 4]))

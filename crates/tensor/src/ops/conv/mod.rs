@@ -11,8 +11,8 @@
 //! - general kernels for every other shape.
 //!
 //! [`ConvKernel`] chooses between them (for tests and comparisons). Nothing
-//! is materialised but the packed filters and, for the weight and bias
-//! gradients of large batches, per-chunk partial sums (a few times the
+//! is materialised but the packed filters and, for the weight gradients
+//! of large batches, per-chunk partial sums (a few times the
 //! filter's size), so there is no im2col buffer to outgrow a binding.
 //!
 //! Why not im2col + `matmul`: on lavapipe the cost is the loads and stores
@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
-use crate::ops::{dispatch_1d, or_panic, to_u32};
+use crate::ops::{WORKGROUP_SIZE, dispatch_1d, or_panic, to_u32};
 use crate::runtime::{Binding, Kernel, grid_1d, rt};
 use crate::shaders::{CONV, CONV_SUBGROUP};
 use crate::tensor::Tensor;
@@ -80,22 +80,6 @@ const MIN_CHUNK_PIXELS: usize = 64;
 /// ... or pixel quads (row kernel), so that the partial sums stay small
 /// next to the work.
 const MIN_CHUNK_QUADS: usize = 16;
-/// The bias gradient's target: it reads dy once, so two SIMD groups of
-/// invocations (one per core on lavapipe) are enough, and a layer of 16 or
-/// more channels needs no second dispatch to add chunks.
-const BIAS_INVOCATIONS: usize = 16;
-/// ...but a chunk sums at least this many elements: below, the dispatch
-/// that adds the chunks costs more than the split saves (CNN3's conv3:
-/// 64 images of 4 x 4 per channel).
-const BIAS_MIN_CHUNK: usize = 4096;
-
-/// (chunks of images, images per chunk) of a bias gradient over `n`
-/// images of `plane` elements and `c_out` channels.
-fn bias_chunks(n: usize, c_out: usize, plane: usize) -> (usize, usize) {
-    let min_images = BIAS_MIN_CHUNK.div_ceil(plane.max(1));
-    split_for(BIAS_INVOCATIONS, n, c_out, min_images.min(n.max(1)))
-}
-
 /// Stride, zero padding, dilation and groups of a 2-D convolution, as
 /// `(height, width)` pairs (PyTorch's `nn.Conv2d` arguments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,12 +353,7 @@ fn gcd(a: usize, b: usize) -> usize {
 /// each of at least `min_chunk` items, none empty. Returns (chunks, items
 /// per chunk).
 fn split(items: usize, tiles: usize, min_chunk: usize) -> (usize, usize) {
-    split_for(SPLIT_INVOCATIONS, items, tiles, min_chunk)
-}
-
-/// [`split`] aiming at `invocations` invocations.
-fn split_for(invocations: usize, items: usize, tiles: usize, min_chunk: usize) -> (usize, usize) {
-    let chunks = invocations
+    let chunks = SPLIT_INVOCATIONS
         .div_ceil(tiles.max(1))
         .min(items / min_chunk)
         .max(1);
@@ -796,15 +775,11 @@ fn bias_gradient(
         return Ok(db);
     }
     let dy = dy.contiguous();
-    // (chunk of images, channel), then the chunks' sum if there are several.
-    let (chunks, chunk) = bias_chunks(n, c_out, oh * ow);
-    let threads = chunks * c_out;
+    // One workgroup per channel (see the shader).
     let y_offset = masked.map_or(0, |(y, _)| y.layout.offset);
     let words = Words {
         offsets: [y_offset, 0, 0, dy.layout.offset],
-        threads,
-        splits: chunks,
-        chunk,
+        threads: c_out,
         ..Words::default()
     };
     let p = Params::new(
@@ -816,17 +791,23 @@ fn bias_gradient(
         (1, 1),
         words,
     )?;
-    let vec = (oh * ow).is_multiple_of(4)
-        && dy.layout.offset.is_multiple_of(4)
-        && y_offset.is_multiple_of(4);
-    let constants = [("VEC_DB", f64::from(u8::from(vec)))];
-    let part = partials(op, &db, chunks)?;
-    let mut bindings = vec![bind(5, &dy), bind(13, &dy), bind(8, &part)];
+    let vec = dy.layout.offset.is_multiple_of(4) && y_offset.is_multiple_of(4);
+    let constants = [
+        ("VEC_DB", f64::from(u8::from(vec))),
+        ("EDGES", f64::from(u8::from(!(oh * ow).is_multiple_of(4)))),
+    ];
+    let mut bindings = vec![bind(5, &dy), bind(13, &dy), bind(8, &db)];
     if let Some((y, dx)) = masked {
         bindings.extend([bind(1, y), bind(10, y), bind(6, dx), bind(15, dx)]);
     }
-    dispatch_1d(Kernel::new(&CONV, op), &constants, &p.0, &bindings, threads);
-    add_chunks(op, &part, &db, p)?;
+    let grid = grid_1d(c_out as u64 * u64::from(WORKGROUP_SIZE), WORKGROUP_SIZE);
+    rt().dispatch(
+        Kernel::new(&CONV, op),
+        &constants,
+        bytemuck::cast_slice(&p.0),
+        &bindings,
+        grid,
+    );
     Ok(db)
 }
 
