@@ -72,10 +72,18 @@ const LANES: u32 = 8;
 const ROW_MAX_KW: usize = 8;
 
 /// The weight gradient's sum over the batch is split into chunks until
-/// about this many invocations run (each chunk is summed serially; a few
-/// invocations per core and SIMD lane keep lavapipe's threads busy)...
-const SPLIT_INVOCATIONS: usize = 256;
-/// ... each of at least this many output pixels (general kernel) ...
+/// about this many invocations run (each chunk is summed serially), on a
+/// CPU adapter: 4 workgroups of 8 lanes per core of a 2-core lavapipe.
+/// Against 256 (`cargo xtask bench --only conv2d_backward_weight`, two
+/// interleaved rounds): CNN3's conv2 13.4 against 10.1-12.4 GFLOP/s, conv3
+/// 8.4 against 6.2-6.8, LeNet's conv1 10.3-12.0 against 7.2-9.1; fewer
+/// chunks mean longer serial sums but less per-invocation setup and
+/// smaller partial sums to add.
+const SPLIT_INVOCATIONS_CPU: usize = 64;
+/// The same on other adapters (not measured: a GPU has thousands of lanes
+/// to fill, so more chunks than on a CPU).
+const SPLIT_INVOCATIONS_GPU: usize = 256;
+/// ... each chunk of at least this many output pixels (general kernel) ...
 const MIN_CHUNK_PIXELS: usize = 64;
 /// ... or pixel quads (row kernel), so that the partial sums stay small
 /// next to the work.
@@ -349,11 +357,16 @@ fn gcd(a: usize, b: usize) -> usize {
 }
 
 /// Splits a sum over `items` (pixels, pixel quads or images) for `tiles`
-/// output tiles: enough chunks for about `SPLIT_INVOCATIONS` invocations,
+/// output tiles: enough chunks for about `SPLIT_INVOCATIONS_*` invocations,
 /// each of at least `min_chunk` items, none empty. Returns (chunks, items
 /// per chunk).
 fn split(items: usize, tiles: usize, min_chunk: usize) -> (usize, usize) {
-    let chunks = SPLIT_INVOCATIONS
+    let invocations = if rt().adapter().device_type == wgpu::DeviceType::Cpu {
+        SPLIT_INVOCATIONS_CPU
+    } else {
+        SPLIT_INVOCATIONS_GPU
+    };
+    let chunks = invocations
         .div_ceil(tiles.max(1))
         .min(items / min_chunk)
         .max(1);
