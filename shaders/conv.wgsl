@@ -1291,7 +1291,8 @@ fn load_dq(c: u32, e: u32, c0: u32, last: u32, count: u32) {
 }
 
 // Stores block (r, tq, c) into dw (or chunk `base`'s partial sums): rows
-// below n_c channels, columns below kw, tap rows below `rows`.
+// below n_c channels, columns below kw, tap rows below `rows`. Column by
+// column at constant indices (see `store_y`).
 fn store_wblock(r: u32, tq: u32, c: u32, tr0: u32, rows: u32, n_c: u32, oc0: u32, base: u32, live: bool) {
     if (!live || tr0 + r >= rows) {
         return;
@@ -1300,21 +1301,12 @@ fn store_wblock(r: u32, tq: u32, c: u32, tr0: u32, rows: u32, n_c: u32, oc0: u32
     let fsize = rows * p.kw;
     let at = base + (oc0 + 4u * c) * fsize + (tr0 + r) * p.kw + 4u * tq;
     let cols = opaque_dy4(min(4u, p.kw - min(4u * tq, p.kw)));
-    for (var t = 0u; t < cols; t++) {
-        let v = m[t];
-        if (4u * c < n_c) {
-            dw[at + t] = v.x;
-        }
-        if (4u * c + 1u < n_c) {
-            dw[at + fsize + t] = v.y;
-        }
-        if (4u * c + 2u < n_c) {
-            dw[at + 2u * fsize + t] = v.z;
-        }
-        if (4u * c + 3u < n_c) {
-            dw[at + 3u * fsize + t] = v.w;
-        }
-    }
+    let channels = vec4<u32>(4u * c) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n_c);
+    let offsets = vec4<u32>(at) + vec4<u32>(0u, 1u, 2u, 3u) * fsize;
+    store_dw_column(m[0], channels & vec4<bool>(cols > 0u), offsets);
+    store_dw_column(m[1], channels & vec4<bool>(cols > 1u), offsets + 1u);
+    store_dw_column(m[2], channels & vec4<bool>(cols > 2u), offsets + 2u);
+    store_dw_column(m[3], channels & vec4<bool>(cols > 3u), offsets + 3u);
 }
 
 fn store_wrow(r: u32, tr0: u32, rows: u32, n_c: u32, oc0: u32, base: u32, live: bool) {
