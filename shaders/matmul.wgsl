@@ -415,3 +415,30 @@ fn matmul_tiled(
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Split-K's second pass: c[i] = the sum over the splits s of the partial
+// products parts[s * total + i] (total = m n, c dense [m, n] with m counting
+// every batch entry's rows), in order of s, plus, with HAS_BIAS, a row
+// bias bias[b_offset + i % n] (Linear's bias: torch.addmm's `input` of
+// shape [n]) so that the bias costs no pass of its own. parts is bound as
+// a, the bias as b (parts again without a bias); k is the number of
+// splits.
+override HAS_BIAS: bool = false;
+
+@compute @workgroup_size(64)
+fn matmul_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    let total = p.m * p.n;
+    if (i >= total) {
+        return;
+    }
+    var s = 0.0;
+    for (var split = 0u; split < opaque(p.k); split++) {
+        s += a[split * total + i];
+    }
+    if (HAS_BIAS) {
+        s += b[p.b_offset + i % p.n];
+    }
+    c[i] = s;
+}

@@ -43,10 +43,11 @@ impl Tensor {
                 None => Ok(y),
             };
         }
-        let mut y = self.data().try_matmul(&w.data().t())?;
-        if let Some(b) = b {
-            y = y.try_add(b.data())?;
-        }
+        let wt = w.data().t();
+        let y = match b {
+            Some(b) => Raw::try_addmm(b.data(), self.data(), &wt)?,
+            None => self.data().try_matmul(&wt)?,
+        };
         let x = self.data().clone();
         let wd = w.data().clone();
         Ok(match b {

@@ -212,6 +212,47 @@ impl Tensor {
     /// [`Tensor::try_matmul`] with a chosen kernel rather than the
     /// process-wide one (for tests and benchmarks of both kernels).
     pub fn try_matmul_with(&self, other: &Tensor, kernel: MatmulKernel) -> Result<Tensor> {
+        self.product(other, kernel, None)
+    }
+
+    /// `bias + a @ b` for matrices `a: [m, k]`, `b: [k, n]` and a bias that
+    /// broadcasts to `[m, n]` (`torch.addmm(bias, a, b)`; Linear's forward
+    /// with `b = w.t()`). A bias of shape `[n]` is added in the pass that
+    /// sums a split product's partial sums, so Linear's bias costs no
+    /// dispatch of its own when k is split; otherwise it is a separate add.
+    pub fn try_addmm(bias: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        let (sa, sb) = (a.shape(), b.shape());
+        if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
+            return Err(TensorError::ShapeMismatch {
+                op: "addmm (needs [m, k] and [k, n])",
+                lhs: sa.to_vec(),
+                rhs: sb.to_vec(),
+            });
+        }
+        let n = sb[1];
+        if bias.shape() == [n] && bias.dtype == DType::F32 {
+            return a.product(b, MatmulKernel::current(), Some(&bias.contiguous()));
+        }
+        let out = a.try_matmul(b)?;
+        let sum = out.try_add(bias)?;
+        if sum.shape() != out.shape() {
+            return Err(TensorError::ShapeMismatch {
+                op: "addmm (bias must broadcast to [m, n])",
+                lhs: bias.shape().to_vec(),
+                rhs: out.shape().to_vec(),
+            });
+        }
+        Ok(sum)
+    }
+
+    /// The product of [`Tensor::try_matmul_with`], plus `bias` (dense f32
+    /// `[n]`, added to every row) when given.
+    fn product(
+        &self,
+        other: &Tensor,
+        kernel: MatmulKernel,
+        bias: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let (batch, out_shape) = matmul_shapes(self.shape(), other.shape())?;
         let a = as_f32(self);
         let b = as_f32(other);
@@ -220,6 +261,10 @@ impl Tensor {
         let b = if b.dim() == 1 { b.unsqueeze(1) } else { b };
         let (m, k, n) = (a.size(-2), a.size(-1), b.size(-1));
         let numel: usize = out_shape.iter().product();
+        let plus_bias = |out: Tensor| match bias {
+            Some(bias) => out.try_add(bias),
+            None => Ok(out),
+        };
         if numel == 0 {
             return Tensor::uninit("matmul", &out_shape, DType::F32);
         }
@@ -227,7 +272,7 @@ impl Tensor {
             // Sums of nothing.
             let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
             out.zero_();
-            return Ok(out);
+            return plus_bias(out);
         }
         let kernel = kernel.available();
         let aligned = kernel != MatmulKernel::Tiled;
@@ -271,17 +316,24 @@ impl Tensor {
             let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
             let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
             dispatch_chunks(&plan, &constants, &p, buffers, [n, m, batches]);
-            return Ok(out);
+            return plus_bias(out);
         }
         // Split-K: each split's partial products land in their own slice
-        // of `parts` ([splits, batches, m, n]); their sum is the result.
+        // of `parts` ([splits, batches, m, n]); `matmul_sum` adds them (and
+        // the bias) into the result.
         to_u32("matmul", plan.splits * numel)?;
         let parts = Tensor::uninit("matmul", &[plan.splits, batches * m * n], DType::F32)?;
         let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), parts.buffer()];
         dispatch_chunks(&plan, &constants, &p, buffers, [n, m, batches]);
-        let sum = parts.try_sum_dim(0, false)?;
-        let shape: Vec<isize> = out_shape.iter().map(|&d| d as isize).collect();
-        sum.try_reshape(&shape)
+        let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
+        // c's own orientation: rows over every batch entry, n columns.
+        let (rows, cols) = if plan.transposed {
+            (batches * n, m)
+        } else {
+            (batches * m, n)
+        };
+        sum_splits(&parts, bias, &out, [rows, cols, plan.splits]);
+        Ok(out)
     }
 
     /// `a @ b`; see [`Tensor::try_matmul`].
@@ -335,6 +387,46 @@ impl Tensor {
     pub fn bmm(&self, other: &Tensor) -> Tensor {
         or_panic(self.try_bmm(other))
     }
+}
+
+/// `out = parts.sum(0) (+ bias)` for split-K's `parts: [splits, rows *
+/// cols]` (`matmul_sum`), with `bias` dense `[cols]`.
+fn sum_splits(
+    parts: &Tensor,
+    bias: Option<&Tensor>,
+    out: &Tensor,
+    [rows, cols, splits]: [usize; 3],
+) {
+    // matmul.wgsl's Params: 24 words of batch dims and strides, then m, n,
+    // k, batch rank and the offsets (of a, b); the rest unused here.
+    let mut p = vec![0u32; 40];
+    p[24] = rows as u32;
+    p[25] = cols as u32;
+    p[26] = splits as u32;
+    let bias_buffer = bias.map_or(parts.buffer(), Tensor::buffer);
+    p[29] = bias.map_or(0, |b| b.layout.offset) as u32;
+    let has_bias = [("HAS_BIAS", f64::from(u8::from(bias.is_some())))];
+    let bindings = [
+        Binding {
+            binding: 1,
+            buffer: parts.buffer(),
+        },
+        Binding {
+            binding: 2,
+            buffer: bias_buffer,
+        },
+        Binding {
+            binding: 3,
+            buffer: out.buffer(),
+        },
+    ];
+    crate::ops::dispatch_1d(
+        Kernel::new(&MATMUL, "matmul_sum"),
+        &has_bias,
+        &p,
+        &bindings,
+        rows * cols,
+    );
 }
 
 fn as_f32(t: &Tensor) -> Tensor {

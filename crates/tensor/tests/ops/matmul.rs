@@ -319,3 +319,58 @@ fn mm_and_bmm_agree_with_matmul() {
     let (want, _) = cpu_matmul(&av[..30], &[6, 5], &bv[..15], &[5, 3]);
     assert_close("mm", &read(&a.select(0, 0).mm(&b.select(0, 0))), &want, TOL);
 }
+
+#[test]
+fn addmm_adds_a_bias_to_every_row_whether_or_not_k_is_split() {
+    // Linear's forward, bias + x @ w.t(): at batch 64 with k = 784 the
+    // product is split and the bias is added in the splits' sum; the small
+    // shapes are not split and add it after. A bias of the whole output's
+    // shape or of one column broadcasts as in PyTorch.
+    let cases: [(usize, usize, usize, &[usize]); 6] = [
+        (64, 784, 10, &[10]),
+        (5, 999, 2, &[2]),
+        (3, 5, 7, &[7]),
+        (3, 5, 7, &[3, 7]),
+        (3, 5, 7, &[3, 1]),
+        (0, 5, 7, &[7]),
+    ];
+    for (i, &(m, k, n, bias_shape)) in cases.iter().enumerate() {
+        let x = values(m * k, -1.0, 1.0, 200 + i as u32);
+        let w = values(n * k, -1.0, 1.0, 300 + i as u32);
+        let bias = values(bias_shape.iter().product(), -1.0, 1.0, 400 + i as u32);
+        let wt: Vec<f32> = (0..k * n).map(|e| w[(e % n) * k + e / n]).collect();
+        let (mut want, shape) = cpu_matmul(&x, &[m, k], &wt, &[k, n]);
+        for (e, v) in want.iter_mut().enumerate() {
+            let (row, col) = (e / n, e % n);
+            *v += match bias_shape {
+                [_] => bias[col],
+                [_, 1] => bias[row],
+                _ => bias[e],
+            };
+        }
+        let tw = Tensor::from_slice(&w, &[n, k]);
+        let got = Tensor::try_addmm(
+            &Tensor::from_slice(&bias, bias_shape),
+            &Tensor::from_slice(&x, &[m, k]),
+            &tw.t(),
+        )
+        .expect("valid shapes");
+        let label = format!("addmm {bias_shape:?} + [{m}, {k}] @ [{k}, {n}]");
+        assert_eq!(got.shape(), shape, "{label}: shape");
+        assert_close(&label, &read(&got), &want, TOL);
+    }
+    let err = |bias: &[usize], a: &[usize], b: &[usize]| {
+        Tensor::try_addmm(&Tensor::zeros(bias), &Tensor::zeros(a), &Tensor::zeros(b))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(&[7], &[3, 5], &[4, 7]);
+    assert!(
+        e.contains("addmm") && e.contains("[3, 5]") && e.contains("[4, 7]"),
+        "{e}"
+    );
+    let e = err(&[4], &[3, 5], &[5, 7]);
+    assert!(e.contains("[4]") && e.contains("[3, 7]"), "{e}");
+    let e = err(&[2, 3, 7], &[3, 5], &[5, 7]);
+    assert!(e.contains("addmm") && e.contains("[2, 3, 7]"), "{e}");
+}
