@@ -709,7 +709,7 @@ fn conv2d_backward_weight_sum(@builtin(global_invocation_id) gid: vec3<u32>, @bu
 // it, and when planes are not whole vec4s (EDGES) the vec4s at a plane's
 // edges hold elements of its neighbours too, which its sum masks out.
 // Measured against one invocation per channel and chunk of images (`cargo
-// xtask bench --only conv2d_relu_backward_bias`): 1.5-2.3x faster on
+// xtask bench --only conv2d_relu_backward_bias`): 1.2-2.2x faster on
 // CNN3's conv1 and conv2 and LeNet's layers, but about 1.2x slower on
 // CNN3's conv3 (10 channels of 64 planes of 4 x 4, where the barrier's
 // fixed cost shows). Channels bound the parallelism: a layer of one
