@@ -2,7 +2,7 @@
 //! of issue 7 and per-kernel micro-benchmarks on the chosen adapter.
 //!
 //! - W1 matmul (GFLOP/s), then micro-benchmarks: conv2d forward and both
-//!   backward passes on LeNet's shapes, softmax, reductions and elementwise
+//!   backward passes on LeNet's shapes, max-pool backward, softmax, reductions and elementwise
 //!   add (GB/s). Each is timed over several runs after a warm-up (which
 //!   compiles the pipelines and fills the buffer pool); each run ends with
 //!   `runtime().synchronize()`, so it measures finished GPU work.
@@ -21,6 +21,7 @@ use wgrad_tensor::ops::conv::{
 use wgrad_tensor::ops::matmul::MatmulKernel;
 use wgrad_tensor::ops::optim::{AdamStep, SgdStep};
 use wgrad_tensor::ops::optim_foreach::{AdamSlot, SgdSlot, try_adam_foreach_, try_sgd_foreach_};
+use wgrad_tensor::ops::pool2d::{MaxPool2dOptions, max_pool2d, max_pool2d_backward};
 use wgrad_tensor::{Runtime, Tensor, runtime};
 
 use crate::bench_train::Workload;
@@ -500,6 +501,23 @@ fn micro_benchmarks(
             work,
             "rows of 1024",
             || drop(x.softmax(-1)),
+        )?);
+    }
+    // MaxPool2d(2)'s backward over LeNet's first pooling: reads dy and the
+    // indices, writes dx (four times their size).
+    if wanted("max_pool2d_backward") {
+        let opts = MaxPool2dOptions::new((2, 2));
+        let x = Tensor::rand(&[50, 6, 24, 24]);
+        let (y, indices) = max_pool2d(&x, opts);
+        let dy = y.rand_like();
+        let work = 4.0 * (2 * y.numel() + x.numel()) as f64 / 1e9;
+        out.push(time_runs(
+            rt,
+            "max_pool2d_backward_lenet_pool1".into(),
+            "GB/s",
+            work,
+            "x [50, 6, 24, 24], 2 x 2",
+            || drop(max_pool2d_backward(&dy, &indices, x.shape(), opts)),
         )?);
     }
     let big = Tensor::rand(&[ADD_ELEMENTS]);

@@ -112,6 +112,20 @@ fn vec4_columns(win: &Window, w: usize, ow: usize, offsets: [usize; 3]) -> bool 
         && offsets.iter().all(|o| o.is_multiple_of(4))
 }
 
+/// Whether `max_pool2d_backward_w2` applies: windows that do not overlap,
+/// two columns wide at column stride 2 without column padding or dilation,
+/// an input width that is a multiple of 8 (so `ow = w / 2` is a multiple
+/// of 4) and offsets of dy and the indices that keep their vec4s aligned.
+fn vec4_gradient_columns(win: &Window, w: usize, offsets: [usize; 2]) -> bool {
+    !win.windows_overlap()
+        && win.kernel.1 == 2
+        && win.stride.1 == 2
+        && win.padding.1 == 0
+        && win.dilation.1 == 1
+        && w.is_multiple_of(8)
+        && offsets.iter().all(|o| o.is_multiple_of(4))
+}
+
 impl Window {
     /// Whether an input position can lie in more than one window: a step
     /// shorter than the dilated kernel in either direction.
@@ -218,8 +232,8 @@ fn params(
     to_u32(op, largest)?;
     p.extend([u32::from(win.count_include_pad), to_u32(op, numel)?, 0, 0]);
     // div_by's multipliers and shifts, in pairs: (ow, oh), (w, h), strides,
-    // (ow / 4, unused).
-    for divisor in [ow, oh, w, h, s.0, s.1, ow / 4, 0] {
+    // (ow / 4, w / 8).
+    for divisor in [ow, oh, w, h, s.0, s.1, ow / 4, w / 8] {
         let (m, l) = magic_divisor(to_u32(op, divisor)?);
         p.extend([m, l]);
     }
@@ -322,7 +336,14 @@ pub fn try_max_pool2d_backward(
     let (dy, indices) = (dy.contiguous(), indices.contiguous());
     let offsets = [0, dy.layout.offset, indices.layout.offset];
     let bindings = [bind(3, &indices), bind(4, &dy), bind(5, &dx)];
-    if win.windows_overlap() {
+    if vec4_gradient_columns(&win, input_shape[3], [offsets[1], offsets[2]]) {
+        // Eight dx elements of a row per item, each from the one window
+        // that could contain it: no zero-fill.
+        let items = dx.numel() / 8;
+        let p = params(OP, input_shape, &out, &win, offsets, items)?;
+        let bindings = [bind(9, &dy), bind(10, &indices), bind(11, &dx)];
+        dispatch_pool("max_pool2d_backward_w2", &p, &bindings, items);
+    } else if win.windows_overlap() {
         // Each dx element gathers from the windows that could contain it.
         let p = params(OP, input_shape, &out, &win, offsets, dx.numel())?;
         dispatch_pool(OP, &p, &bindings, dx.numel());

@@ -380,6 +380,73 @@ fn two_column_windows_at_stride_two_match_the_cpu() {
     assert_eq!((y[8], idx[8]), (2.0, 8), "{y:?} {idx:?}");
 }
 
+#[test]
+fn two_column_windows_gather_their_gradient_eight_elements_at_a_time() {
+    // Non-overlapping windows two columns wide at stride 2 over widths that
+    // are multiples of 8 take max_pool2d_backward_w2 (a gather, no
+    // zero-fill), whatever the output width: 40 -> 20 here, which the
+    // forward pass does not vectorise (28 -> 14 falls back to the
+    // scatter). Rows: a leftover row past the last window, row padding
+    // with ceil mode, and a row stride longer than the window (rows no
+    // window covers get 0). The last shape has more items than one pass of
+    // the capped grid.
+    let cases = [
+        ([3, 5, 12, 40], max_opts(2, None, 0)),
+        ([3, 5, 28, 28], max_opts(2, None, 0)),
+        ([2, 3, 17, 16], max_opts(2, None, 0)),
+        (
+            [2, 3, 17, 16],
+            MaxPool2dOptions {
+                stride: Some((3, 2)),
+                padding: (1, 0),
+                ceil_mode: true,
+                ..MaxPool2dOptions::new((3, 2))
+            },
+        ),
+        (
+            [1, 2, 13, 8],
+            MaxPool2dOptions {
+                stride: Some((4, 2)),
+                ..MaxPool2dOptions::new((2, 2))
+            },
+        ),
+        ([4, 8, 300, 304], max_opts(2, None, 0)),
+    ];
+    for (xs, o) in cases {
+        let x = values(xs.iter().product(), -1.0, 1.0, 11);
+        let tx = Tensor::from_slice(&x, &xs);
+        check_max(&format!("{o:?} over {xs:?}"), &x, &tx, xs, o);
+    }
+}
+
+#[test]
+fn a_gradient_at_an_unaligned_offset_takes_the_scatter_and_agrees() {
+    // dy and indices at offsets that are not multiples of 4 cannot be read
+    // as aligned vec4s: the backward falls back to zero-fill and scatter.
+    // Both paths copy dy values, so they agree exactly.
+    let xs = [2, 3, 8, 16];
+    let x = values(xs.iter().product(), -1.0, 1.0, 12);
+    let o = max_opts(2, None, 0);
+    let (_, idx) = Tensor::from_slice(&x, &xs).max_pool2d(o);
+    let ys = [2, 3, 4, 8];
+    let n: usize = ys.iter().product();
+    let dy = values(n, -1.0, 1.0, 13);
+    let aligned = max_pool2d_backward(&Tensor::from_slice(&dy, &ys), &idx, &xs, o);
+    let idx_values = idx.to_vec::<i32>().expect("read-back");
+    for offset in [1, 2] {
+        // The same values `offset` elements into their buffers.
+        let shifted_dy = [vec![0.0; offset], dy.clone()].concat();
+        let shifted_idx = [vec![0; offset], idx_values.clone()].concat();
+        let at = |t: Tensor| t.narrow(0, offset, n).view(&[2, 3, 4, 8]);
+        let dy_at = at(Tensor::from_slice(&shifted_dy, &[n + offset]));
+        let idx_at = at(Tensor::from_slice(&shifted_idx, &[n + offset]));
+        let got = max_pool2d_backward(&dy_at, &idx, &xs, o);
+        assert_eq!(read(&got), read(&aligned), "dy at offset {offset}");
+        let got = max_pool2d_backward(&Tensor::from_slice(&dy, &ys), &idx_at, &xs, o);
+        assert_eq!(read(&got), read(&aligned), "indices at offset {offset}");
+    }
+}
+
 /// The error of a failed call, as text.
 fn err<T: std::fmt::Debug>(r: wgrad_tensor::Result<T>) -> String {
     r.unwrap_err().to_string()
