@@ -88,8 +88,16 @@ pub(crate) fn linear_backward(
             .copied()
             .unwrap_or(false)
     };
-    let dx = at(0).then(|| g.matmul(w));
-    let dw = at(1).then(|| g.t().matmul(x));
+    // g feeds both products: padded for the matmul kernels once, not once
+    // per product. (If that copy fails, each product tries its own and
+    // reports the error.)
+    let g_mm = if at(0) && at(1) {
+        g.try_aligned_for_matmul().unwrap_or_else(|_| g.clone())
+    } else {
+        g.clone()
+    };
+    let dx = at(0).then(|| g_mm.matmul(w));
+    let dw = at(1).then(|| g_mm.t().matmul(x));
     let mut grads = Vec::with_capacity(3);
     if has_bias {
         grads.push(

@@ -46,6 +46,16 @@ fn linear_gradients_match_finite_differences_with_and_without_bias() {
     check_gradients("linear on 3-D input", &ins, 1e-2, 1e-2, |t| {
         t[0].linear(&t[1], Some(&t[2]))
     });
+    // 5 outputs: g's rows are not whole quads, so the backward pads g once
+    // for both of its products.
+    let ins = [
+        Input::new(&[6, 3], -1.0, 1.0, 41),
+        Input::new(&[5, 3], -1.0, 1.0, 42),
+        Input::new(&[5], -1.0, 1.0, 43),
+    ];
+    check_gradients("linear to 5 outputs", &ins, 1e-2, 1e-2, |t| {
+        t[0].linear(&t[1], Some(&t[2]))
+    });
 }
 
 #[test]

@@ -345,6 +345,23 @@ impl Tensor {
         or_panic(self.try_matmul(other))
     }
 
+    /// This matrix (or batch of matrices) in a layout the matmul kernels
+    /// read in place in either orientation: `self` when it already is one,
+    /// else an f32 copy whose rows are padded to a multiple of 4 elements
+    /// (a narrowed view of it). A product makes that copy itself when it
+    /// needs one; an operand of several products (autograd's linear
+    /// backward multiplies `g` and `gᵀ`) is copied once this way instead of
+    /// once per product.
+    pub fn try_aligned_for_matmul(&self) -> Result<Tensor> {
+        let kernel = MatmulKernel::current().available();
+        if self.dim() < 2 || kernel == MatmulKernel::Tiled {
+            return Ok(self.clone());
+        }
+        let t = as_f32(self);
+        let batch = t.shape()[..t.dim() - 2].to_vec();
+        Ok(operand(&t, &batch, true)?.tensor)
+    }
+
     /// The product of two matrices (`torch.mm`): `[m, k] @ [k, n] -> [m, n]`.
     pub fn try_mm(&self, other: &Tensor) -> Result<Tensor> {
         let (a, b) = (self.shape(), other.shape());

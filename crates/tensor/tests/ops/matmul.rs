@@ -374,3 +374,37 @@ fn addmm_adds_a_bias_to_every_row_whether_or_not_k_is_split() {
     let e = err(&[2, 3, 7], &[3, 5], &[5, 7]);
     assert!(e.contains("addmm") && e.contains("[2, 3, 7]"), "{e}");
 }
+
+#[test]
+fn an_operand_aligned_for_matmul_keeps_its_values_and_its_products() {
+    // Rows of 10 (and a batch of them) are copied into rows padded to 12;
+    // rows of 8 are read in place. Either way the values and both
+    // orientations' products are those of the original.
+    for shape in [&[50usize, 10][..], &[3, 7, 10], &[6, 8]] {
+        let data = values(shape.iter().product(), -1.0, 1.0, 50);
+        let g = Tensor::from_slice(&data, shape);
+        let aligned = g.try_aligned_for_matmul().expect("aligned copy");
+        assert_eq!(aligned.shape(), g.shape(), "{shape:?}");
+        assert_eq!(read(&aligned), data, "{shape:?}: values");
+        let padded = aligned.strides()[aligned.dim() - 2];
+        assert_eq!(
+            padded,
+            shape[shape.len() - 1].next_multiple_of(4),
+            "{shape:?}: row stride"
+        );
+        if shape.len() == 2 {
+            let (rows, cols) = (shape[0], shape[1]);
+            let w_data = values(cols * 5, -1.0, 1.0, 51);
+            let w = Tensor::from_slice(&w_data, &[cols, 5]);
+            let x_data = values(rows * 3, -1.0, 1.0, 52);
+            let x = Tensor::from_slice(&x_data, &[rows, 3]);
+            let (want, _) = cpu_matmul(&data, shape, &w_data, &[cols, 5]);
+            assert_close("g @ w", &read(&aligned.matmul(&w)), &want, TOL);
+            let gt: Vec<f32> = (0..cols * rows)
+                .map(|i| data[(i % rows) * cols + i / rows])
+                .collect();
+            let (want, _) = cpu_matmul(&gt, &[cols, rows], &x_data, &[rows, 3]);
+            assert_close("g.t() @ x", &read(&aligned.t().matmul(&x)), &want, TOL);
+        }
+    }
+}
