@@ -231,9 +231,9 @@ fn is_nan4(v: vec4<f32>) -> vec4<bool> {
 // neighbouring outputs of a row per item: their 8 input columns are two vec4
 // loads per window row and the outputs one vec4 store each, where the
 // general kernel moves every value alone (lavapipe moves a vec4 for little
-// more than a scalar). The host checks that w, ow and x's offset are
-// multiples of 4, so every vec4 is aligned and inside its row. Same scan
-// order, tie and NaN rules as max_pool2d.
+// more than a scalar). The host checks that w and ow are multiples of 4
+// (x is dense from offset 0), so every vec4 is aligned and inside its row.
+// Same scan order, tie and NaN rules as max_pool2d.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn max_pool2d_w2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = window(arrayLength(&y4));
@@ -329,9 +329,8 @@ fn max_pool2d_backward_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @b
 // window's dy if the window's saved index names it, else 0. A window row
 // past oh is clamped to the last, whose index names a position in its own
 // rows, never this one. An item's four windows are one vec4 of dy and one
-// of the indices (the host checks that their offsets are multiples of 4),
-// its dx two vec4s: 4 memory accesses per 8 elements, where the fill and
-// the scatter take 8.
+// of the indices (dense from offset 0, so aligned), its dx two vec4s: 4
+// memory accesses per 8 elements, where the fill and the scatter take 8.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn max_pool2d_backward_w2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = window(arrayLength(&dx4));

@@ -99,31 +99,25 @@ struct Window {
     count_include_pad: bool,
 }
 
-/// Whether `max_pool2d_w2` applies: windows two columns wide at column
-/// stride 2 without column padding or dilation, and input and output widths
-/// and offsets that keep every vec4 aligned within its row.
-fn vec4_columns(win: &Window, w: usize, ow: usize, offsets: [usize; 3]) -> bool {
-    win.kernel.1 == 2
-        && win.stride.1 == 2
-        && win.padding.1 == 0
-        && win.dilation.1 == 1
-        && w.is_multiple_of(4)
-        && ow.is_multiple_of(4)
-        && offsets.iter().all(|o| o.is_multiple_of(4))
+/// Whether the window's columns are what the vec4 kernels take: two wide
+/// at column stride 2, without column padding or dilation. Their operands
+/// are dense from offset 0 (`contiguous`), so whole-quad rows keep every
+/// vec4 aligned.
+fn two_columns_at_stride_two(win: &Window) -> bool {
+    win.kernel.1 == 2 && win.stride.1 == 2 && win.padding.1 == 0 && win.dilation.1 == 1
 }
 
-/// Whether `max_pool2d_backward_w2` applies: windows that do not overlap,
-/// two columns wide at column stride 2 without column padding or dilation,
-/// an input width that is a multiple of 8 (so `ow = w / 2` is a multiple
-/// of 4) and offsets of dy and the indices that keep their vec4s aligned.
-fn vec4_gradient_columns(win: &Window, w: usize, offsets: [usize; 2]) -> bool {
-    !win.windows_overlap()
-        && win.kernel.1 == 2
-        && win.stride.1 == 2
-        && win.padding.1 == 0
-        && win.dilation.1 == 1
-        && w.is_multiple_of(8)
-        && offsets.iter().all(|o| o.is_multiple_of(4))
+/// Whether `max_pool2d_w2` applies: input and output widths that are
+/// multiples of 4.
+fn vec4_columns(win: &Window, w: usize, ow: usize) -> bool {
+    two_columns_at_stride_two(win) && w.is_multiple_of(4) && ow.is_multiple_of(4)
+}
+
+/// Whether `max_pool2d_backward_w2` applies: windows that do not overlap
+/// and an input width that is a multiple of 8 (so `ow = w / 2` is a
+/// multiple of 4).
+fn vec4_gradient_columns(win: &Window, w: usize) -> bool {
+    two_columns_at_stride_two(win) && !win.windows_overlap() && w.is_multiple_of(8)
 }
 
 impl Window {
@@ -293,7 +287,7 @@ pub fn try_max_pool2d(x: &Tensor, opts: MaxPool2dOptions) -> Result<(Tensor, Ten
     let indices = Tensor::uninit(OP, &out, DType::I32)?;
     let x = x.contiguous();
     let offsets = [x.layout.offset, 0, 0];
-    if vec4_columns(&win, x.shape()[3], out[3], offsets) {
+    if vec4_columns(&win, x.shape()[3], out[3]) {
         // Four outputs of a row per item, moved as vec4s.
         let items = y.numel() / 4;
         let p = params(OP, x.shape(), &out, &win, offsets, items)?;
@@ -336,7 +330,7 @@ pub fn try_max_pool2d_backward(
     let (dy, indices) = (dy.contiguous(), indices.contiguous());
     let offsets = [0, dy.layout.offset, indices.layout.offset];
     let bindings = [bind(3, &indices), bind(4, &dy), bind(5, &dx)];
-    if vec4_gradient_columns(&win, input_shape[3], [offsets[1], offsets[2]]) {
+    if vec4_gradient_columns(&win, input_shape[3]) {
         // Eight dx elements of a row per item, each from the one window
         // that could contain it: no zero-fill.
         let items = dx.numel() / 8;
