@@ -434,13 +434,32 @@ fn conv2d_of_an_empty_batch_is_empty_and_its_parameter_gradients_are_zero() {
 #[test]
 fn depthwise_conv2d_covers_a_two_dimensional_grid() {
     // One channel per group and 1x1 pixels: every kernel runs one
-    // invocation per channel, 64 * 65535 + 1 of them, so the grid needs y.
-    let c = 64 * 65_535 + 1;
-    let o = Conv2dOptions {
+    // invocation per channel (one workgroup for the bias gradients), so
+    // 64 * 65535 + 1 channels need y in the grids of the 64-wide kernels
+    // (filter packing, batch sums), which the row kernels' path runs. The
+    // general kernels run 8 invocations to a workgroup: 8 * 65535 + 1
+    // channels already need y, at an eighth of the work (the test took 44 s
+    // with every family at the larger size).
+    let depthwise = |c: usize| Conv2dOptions {
         groups: c,
         ..Default::default()
     };
-    check("depthwise 1x1", [1, c, 1, 1], [c, 1, 1, 1], true, o);
+    let c = 64 * 65_535 + 1;
+    let (xs, ws) = ([1, c, 1, 1], [c, 1, 1, 1]);
+    check_kernel(
+        "depthwise 1x1",
+        xs,
+        ws,
+        true,
+        depthwise(c),
+        ConvKernel::Auto,
+    );
+    let c = 8 * 65_535 + 1;
+    let (xs, ws) = ([1, c, 1, 1], [c, 1, 1, 1]);
+    for kernel in [ConvKernel::General, ConvKernel::GeneralPortable] {
+        let what = format!("depthwise 1x1 ({kernel:?})");
+        check_kernel(&what, xs, ws, true, depthwise(c), kernel);
+    }
 }
 
 /// The error of a failed call, as text.
