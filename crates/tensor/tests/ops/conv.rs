@@ -435,8 +435,9 @@ fn conv2d_of_an_empty_batch_is_empty_and_its_parameter_gradients_are_zero() {
 fn depthwise_conv2d_covers_a_two_dimensional_grid() {
     // One channel per group and 1x1 pixels: every kernel runs one
     // invocation per channel (one workgroup for the bias gradients), so
-    // 64 * 65535 + 1 channels need y in the grids of the 64-wide kernels
-    // (filter packing, batch sums), which the row kernels' path runs. The
+    // 64 * 65535 + 1 channels need y in the grid of the 64-wide filter
+    // packing, which the row kernels' path runs (a 1x1 image has one
+    // pixel, so no weight gradient is split into batch sums). The
     // general kernels run 8 invocations to a workgroup: 8 * 65535 + 1
     // channels already need y, at an eighth of the work (the test took 44 s
     // with every family at the larger size).

@@ -388,8 +388,8 @@ fn two_column_windows_gather_their_gradient_eight_elements_at_a_time() {
     // forward pass does not vectorise (28 -> 14 falls back to the
     // scatter). Rows: a leftover row past the last window, row padding
     // with ceil mode, and a row stride longer than the window (rows no
-    // window covers get 0). The last shape has more items than one pass of
-    // the capped grid.
+    // window covers get 0). The last shape is large: 365K items, about 22
+    // for each invocation of its grid.
     let cases = [
         ([3, 5, 12, 40], max_opts(2, None, 0)),
         ([3, 5, 28, 28], max_opts(2, None, 0)),
