@@ -2,8 +2,8 @@
 //! of issue 7 and per-kernel micro-benchmarks on the chosen adapter.
 //!
 //! - W1 matmul (GFLOP/s), then micro-benchmarks: conv2d forward and both
-//!   backward passes on LeNet's shapes, max-pool backward, softmax, reductions and elementwise
-//!   add (GB/s). Each is timed over several runs after a warm-up (which
+//!   backward passes on LeNet's shapes, max-pool backward, softmax,
+//!   reductions and elementwise add (GB/s). Each is timed over several runs after a warm-up (which
 //!   compiles the pipelines and fills the buffer pool); each run ends with
 //!   `runtime().synchronize()`, so it measures finished GPU work.
 //! - W2–W5 (training and inference on MNIST) each run in a child process
