@@ -3,9 +3,10 @@
 //!
 //! - W1 matmul (GFLOP/s), then micro-benchmarks: conv2d forward and both
 //!   backward passes on LeNet's shapes, max-pool backward, softmax,
-//!   reductions and elementwise add (GB/s). Each is timed over several runs after a warm-up (which
-//!   compiles the pipelines and fills the buffer pool); each run ends with
-//!   `runtime().synchronize()`, so it measures finished GPU work.
+//!   reductions and elementwise add (GB/s). Each is timed over several
+//!   runs after a warm-up (which compiles the pipelines and fills the
+//!   buffer pool); each run ends with `runtime().synchronize()`, so it
+//!   measures finished GPU work.
 //! - W2–W5 (training and inference on MNIST) each run in a child process
 //!   (`xtask bench-train NAME`, see `bench_train.rs`) so that their first
 //!   epoch is a true cold start.
