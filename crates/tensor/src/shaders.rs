@@ -39,6 +39,12 @@ shader!(MATMUL, "matmul.wgsl");
 shader!(MATMUL_SUBGROUP, "matmul.wgsl", "matmul.subgroup.wgsl");
 shader!(CONV, "conv.wgsl");
 shader!(CONV_SUBGROUP, "conv.wgsl", "conv.subgroup.wgsl");
+shader!(CONV_INPUT_ROWS, "conv_input_rows.wgsl");
+shader!(
+    CONV_INPUT_ROWS_SUBGROUP,
+    "conv_input_rows.wgsl",
+    "conv_input_rows.subgroup.wgsl"
+);
 shader!(POOL2D, "pool2d.wgsl");
 shader!(INDEX, "index.wgsl");
 shader!(OPTIM, "optim.wgsl");
@@ -131,11 +137,11 @@ pub fn compose(base: &str, patch: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CONV_SUBGROUP, MATMUL_SUBGROUP, compose};
+    use super::{CONV_INPUT_ROWS_SUBGROUP, CONV_SUBGROUP, MATMUL_SUBGROUP, compose};
 
     #[test]
     fn every_variant_composes() {
-        for shader in [&MATMUL_SUBGROUP, &CONV_SUBGROUP] {
+        for shader in [&MATMUL_SUBGROUP, &CONV_SUBGROUP, &CONV_INPUT_ROWS_SUBGROUP] {
             let text = shader.text();
             assert!(text.contains("subgroupShuffle"), "{}", shader.name);
         }

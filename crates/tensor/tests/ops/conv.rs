@@ -319,6 +319,94 @@ fn input_gradient_handles_padding_wider_than_the_kernel() {
 }
 
 #[test]
+fn input_gradient_by_whole_rows_covers_its_shape_constants() {
+    // conv2d_backward_input_rows takes batches of 8 or more with rows up to
+    // 16 wide: here 8 to 11 images (a last workgroup with idle lanes), 4 and
+    // 8 channels per invocation with partial and several blocks, dy and dx
+    // rows that are whole quads (vec4 loads and stores) and that are not,
+    // strides, paddings (one wider than the kernel), groups and 8-wide
+    // kernels; with and without subgroups.
+    let o = |stride, padding, groups| Conv2dOptions {
+        stride,
+        padding,
+        dilation: (1, 1),
+        groups,
+    };
+    let cases = [
+        (
+            "LeNet conv2",
+            [11, 6, 12, 12],
+            [16, 6, 5, 5],
+            o((1, 1), (0, 0), 1),
+        ),
+        (
+            "CNN3 conv2, 10 channels",
+            [9, 10, 14, 14],
+            [4, 10, 3, 3],
+            o((2, 2), (1, 1), 1),
+        ),
+        (
+            "8 wide, stride (1, 2)",
+            [9, 3, 5, 16],
+            [5, 3, 3, 8],
+            o((1, 2), (2, 3), 1),
+        ),
+        (
+            "groups 2, stride (2, 1)",
+            [8, 4, 6, 7],
+            [6, 2, 2, 3],
+            o((2, 1), (1, 1), 2),
+        ),
+        (
+            "1x1, 16 wide",
+            [8, 2, 3, 16],
+            [3, 2, 1, 1],
+            o((1, 1), (0, 0), 1),
+        ),
+        (
+            "padding 3, 3x3",
+            [8, 2, 5, 10],
+            [3, 2, 3, 3],
+            o((1, 1), (3, 3), 1),
+        ),
+    ];
+    for (what, xs, ws, o) in cases {
+        for kernel in [ConvKernel::Auto, ConvKernel::AutoPortable] {
+            check_kernel(&format!("{what} ({kernel:?})"), xs, ws, false, o, kernel);
+        }
+    }
+    // dy at an odd offset: its rows are not 16-byte aligned, so they are
+    // read one value at a time.
+    let (xs, ws) = ([9, 6, 12, 12], [16, 6, 5, 5]);
+    let w = values(ws.iter().product(), -1.0, 1.0, 12);
+    let tw = Tensor::from_slice(&w, &ws);
+    let x = values(xs.iter().product(), -1.0, 1.0, 13);
+    let dy = values(9 * 16 * 8 * 8, -1.0, 1.0, 14);
+    let tdy = at_offset(&dy, [9, 16, 8, 8], 3);
+    let (dx, _, _) = cpu_backward(&x, xs, &w, ws, &dy, Conv2dOptions::default());
+    for kernel in [ConvKernel::Auto, ConvKernel::AutoPortable] {
+        let got = try_conv2d_backward_input_with(&tdy, &tw, &xs, Conv2dOptions::default(), kernel);
+        assert_close(
+            &format!("dy at offset 3 ({kernel:?})"),
+            &read(&got.unwrap()),
+            &dx,
+            TOL,
+        );
+    }
+    // More workgroups than one grid row holds (65,535): 16 rows of 4,097
+    // one-channel groups.
+    let c = 4097;
+    check_kernel(
+        "depthwise, 65,552 workgroups",
+        [8, c, 16, 1],
+        [c, 1, 3, 1],
+        true,
+        o((1, 1), (1, 0), c),
+        ConvKernel::Auto,
+    );
+}
+
+#[test]
 fn weight_gradient_sums_chunks_of_a_large_batch() {
     // 64 images of 8 x 8 outputs: both weight-gradient kernels split the
     // sum over the batch into chunks and add their partial sums.

@@ -8,6 +8,9 @@
 //!   input gradient (a convolution of `dy` with the flipped filters, which
 //!   `conv2d_pack_weights` lays out first), `conv2d_backward_weight_rows`
 //!   for the weight gradient when `dy`'s rows are whole quads;
+//! - `conv2d_backward_input_rows` (`input_rows.rs`) for the input gradient
+//!   of batches of 8 or more images up to 16 wide, at any stride: whole dx
+//!   rows per invocation, no work on padding;
 //! - general kernels for every other shape.
 //!
 //! [`ConvKernel`] chooses between them (for tests and comparisons). Nothing
@@ -33,6 +36,7 @@ use crate::runtime::{Binding, Kernel, grid_1d, rt};
 use crate::shaders::{CONV, CONV_SUBGROUP};
 use crate::tensor::Tensor;
 
+mod input_rows;
 mod rows;
 use rows::{RowConv, window_vec4s};
 
@@ -46,18 +50,33 @@ pub enum ConvKernel {
     /// The general kernels without subgroup operations, which adapters
     /// without subgroups of 8 run for `General` (for tests of both).
     GeneralPortable,
+    /// `Auto`'s choices, each without subgroup operations (what adapters
+    /// without subgroups of 8 run for `Auto`; for tests of both).
+    AutoPortable,
 }
 
 impl ConvKernel {
-    /// `WGRAD_CONV=general|general-portable|auto` if set, else
+    /// `WGRAD_CONV=general|general-portable|auto|auto-portable` if set, else
     /// [`ConvKernel::Auto`]. Read once per process.
     pub fn current() -> ConvKernel {
         static CHOICE: OnceLock<ConvKernel> = OnceLock::new();
         *CHOICE.get_or_init(|| match std::env::var("WGRAD_CONV").as_deref() {
             Ok("general") => ConvKernel::General,
             Ok("general-portable") => ConvKernel::GeneralPortable,
+            Ok("auto-portable") => ConvKernel::AutoPortable,
             _ => ConvKernel::Auto,
         })
+    }
+
+    /// The row kernels (and `conv2d_backward_input_rows`) may run where
+    /// the shape allows them.
+    fn rows(self) -> bool {
+        matches!(self, ConvKernel::Auto | ConvKernel::AutoPortable)
+    }
+
+    /// Kernels may share loads through subgroup operations.
+    fn subgroups(self) -> bool {
+        rt().adapter().subgroups_of_8 && matches!(self, ConvKernel::Auto | ConvKernel::General)
     }
 }
 
@@ -485,7 +504,7 @@ fn forward(
     let has_bias = bias.is_some();
     let bias = bias.map(Tensor::contiguous);
     let rows = RowConv::forward(&geo);
-    if kernel == ConvKernel::Auto && opts.dilation.1 == 1 && rows.config().is_some() {
+    if kernel.rows() && opts.dilation.1 == 1 && rows.config().is_some() {
         rows.run(op, &geo, [&x, &w, &y], bias.as_ref(), false, relu)?;
         return Ok(y);
     }
@@ -561,9 +580,14 @@ pub fn try_conv2d_backward_input_with(
         return Ok(dx);
     }
     let (dy, w) = (dy.contiguous(), w.contiguous());
+    let whole_rows = input_rows::channels_per_invocation(&geo).filter(|_| kernel.rows());
+    if let Some(cb) = whole_rows {
+        input_rows::run(OP, &geo, cb, kernel.subgroups(), [&dy, &w, &dx])?;
+        return Ok(dx);
+    }
     let rows = RowConv::input_gradient(&geo);
     let unit = opts.stride == (1, 1) && opts.dilation.1 == 1;
-    if kernel == ConvKernel::Auto && unit && rows.config().is_some() {
+    if kernel.rows() && unit && rows.config().is_some() {
         rows.run(OP, &geo, [&dy, &w, &dx], None, true, false)?;
         return Ok(dx);
     }
@@ -591,7 +615,7 @@ pub fn try_conv2d_backward_input_with(
     let p = geo.params(OP, words)?;
     let bindings = [bind(2, &w), bind(5, &dy), bind(6, &dx)];
     // Lanes share the weights' loads where subgroups allow.
-    let shader = if rt().adapter().subgroups_of_8 && kernel != ConvKernel::GeneralPortable {
+    let shader = if kernel.subgroups() {
         &CONV_SUBGROUP
     } else {
         &CONV
@@ -650,7 +674,7 @@ pub fn try_conv2d_backward_weight_with(
     // The row kernel reads dy's rows as aligned quads.
     let aligned = ow.is_multiple_of(4) && dy.layout.offset.is_multiple_of(4);
     let nv = window_vec4s(sw, kw).filter(|_| opts.dilation.1 == 1 && aligned);
-    if let (ConvKernel::Auto, Some(nv)) = (kernel, nv) {
+    if let (true, Some(nv)) = (kernel.rows(), nv) {
         // (chunk of pixel quads, group, block of 4 CQ output channels, block
         // of TR tap rows (ci, ky)); each tap row holds 4 TQ >= kw columns.
         // Up to about 16 blocks of 4 x 4 (20 when that takes all tap rows):
