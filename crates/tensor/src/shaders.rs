@@ -39,11 +39,11 @@ shader!(MATMUL, "matmul.wgsl");
 shader!(MATMUL_SUBGROUP, "matmul.wgsl", "matmul.subgroup.wgsl");
 shader!(CONV, "conv.wgsl");
 shader!(CONV_SUBGROUP, "conv.wgsl", "conv.subgroup.wgsl");
-shader!(CONV_INPUT_ROWS, "conv_input_rows.wgsl");
+shader!(CONV_WHOLE_ROWS, "conv_whole_rows.wgsl");
 shader!(
-    CONV_INPUT_ROWS_SUBGROUP,
-    "conv_input_rows.wgsl",
-    "conv_input_rows.subgroup.wgsl"
+    CONV_WHOLE_ROWS_SUBGROUP,
+    "conv_whole_rows.wgsl",
+    "conv_whole_rows.subgroup.wgsl"
 );
 shader!(POOL2D, "pool2d.wgsl");
 shader!(INDEX, "index.wgsl");
@@ -137,11 +137,11 @@ pub fn compose(base: &str, patch: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CONV_INPUT_ROWS_SUBGROUP, CONV_SUBGROUP, MATMUL_SUBGROUP, compose};
+    use super::{CONV_SUBGROUP, CONV_WHOLE_ROWS_SUBGROUP, MATMUL_SUBGROUP, compose};
 
     #[test]
     fn every_variant_composes() {
-        for shader in [&MATMUL_SUBGROUP, &CONV_SUBGROUP, &CONV_INPUT_ROWS_SUBGROUP] {
+        for shader in [&MATMUL_SUBGROUP, &CONV_SUBGROUP, &CONV_WHOLE_ROWS_SUBGROUP] {
             let text = shader.text();
             assert!(text.contains("subgroupShuffle"), "{}", shader.name);
         }

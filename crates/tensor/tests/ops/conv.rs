@@ -319,13 +319,15 @@ fn input_gradient_handles_padding_wider_than_the_kernel() {
 }
 
 #[test]
-fn input_gradient_by_whole_rows_covers_its_shape_constants() {
-    // conv2d_backward_input_rows takes batches of 8 or more with rows up to
-    // 16 wide: here 8 to 11 images (a last workgroup with idle lanes), 4 and
-    // 8 channels per invocation with partial and several blocks, dy and dx
-    // rows that are whole quads (vec4 loads and stores) and that are not,
-    // strides, paddings (one wider than the kernel), groups and 8-wide
-    // kernels; with and without subgroups.
+fn whole_row_kernels_cover_their_shape_constants() {
+    // The whole-row kernels take batches of 8 or more with output rows up
+    // to 16 wide (the forward pass at column stride 1, from x rows up to 32
+    // wide; the input gradient from dy rows up to 16 wide): here 8 to 11
+    // images (a last workgroup with idle lanes), 4 and 8 channels per
+    // invocation with partial and several blocks, rows that are whole
+    // quads (vec4 loads and stores) and that are not, strides, paddings
+    // (one wider than the kernel), groups and 8-wide kernels; with and
+    // without subgroups.
     let o = |stride, padding, groups| Conv2dOptions {
         stride,
         padding,
@@ -369,10 +371,23 @@ fn input_gradient_by_whole_rows_covers_its_shape_constants() {
             [3, 2, 3, 3],
             o((1, 1), (3, 3), 1),
         ),
+        (
+            "x 20 wide",
+            [9, 3, 3, 20],
+            [6, 3, 3, 5],
+            o((1, 1), (1, 0), 1),
+        ),
+        (
+            "x 23 wide, 8-wide kernel",
+            [8, 2, 4, 23],
+            [5, 2, 2, 8],
+            o((1, 1), (0, 0), 1),
+        ),
     ];
-    for (what, xs, ws, o) in cases {
+    for (i, (what, xs, ws, o)) in cases.into_iter().enumerate() {
         for kernel in [ConvKernel::Auto, ConvKernel::AutoPortable] {
-            check_kernel(&format!("{what} ({kernel:?})"), xs, ws, false, o, kernel);
+            let bias = i % 2 == 0;
+            check_kernel(&format!("{what} ({kernel:?})"), xs, ws, bias, o, kernel);
         }
     }
     // dy at an odd offset: its rows are not 16-byte aligned, so they are

@@ -8,9 +8,9 @@
 //!   input gradient (a convolution of `dy` with the flipped filters, which
 //!   `conv2d_pack_weights` lays out first), `conv2d_backward_weight_rows`
 //!   for the weight gradient when `dy`'s rows are whole quads;
-//! - `conv2d_backward_input_rows` (`input_rows.rs`) for the input gradient
-//!   of batches of 8 or more images up to 16 wide, at any stride: whole dx
-//!   rows per invocation, no work on padding;
+//! - whole-row kernels (`whole_rows.rs`) for the forward pass and the input
+//!   gradient of batches of 8 or more narrow images, at any stride: one
+//!   output row per invocation, no work on padding;
 //! - general kernels for every other shape.
 //!
 //! [`ConvKernel`] chooses between them (for tests and comparisons). Nothing
@@ -36,9 +36,10 @@ use crate::runtime::{Binding, Kernel, grid_1d, rt};
 use crate::shaders::{CONV, CONV_SUBGROUP};
 use crate::tensor::Tensor;
 
-mod input_rows;
 mod rows;
+mod whole_rows;
 use rows::{RowConv, window_vec4s};
+use whole_rows::WholeRows;
 
 /// Which kernels compute a convolution and its gradients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +69,7 @@ impl ConvKernel {
         })
     }
 
-    /// The row kernels (and `conv2d_backward_input_rows`) may run where
-    /// the shape allows them.
+    /// The row and whole-row kernels may run where the shape allows them.
     fn rows(self) -> bool {
         matches!(self, ConvKernel::Auto | ConvKernel::AutoPortable)
     }
@@ -503,6 +503,11 @@ fn forward(
     let (x, w) = (x.contiguous(), w.contiguous());
     let has_bias = bias.is_some();
     let bias = bias.map(Tensor::contiguous);
+    if let Some(plan) = WholeRows::forward(&geo).filter(|_| kernel.rows()) {
+        let subgroups = kernel.subgroups();
+        plan.run(op, &geo, subgroups, [&x, &w, &y], bias.as_ref(), relu)?;
+        return Ok(y);
+    }
     let rows = RowConv::forward(&geo);
     if kernel.rows() && opts.dilation.1 == 1 && rows.config().is_some() {
         rows.run(op, &geo, [&x, &w, &y], bias.as_ref(), false, relu)?;
@@ -580,9 +585,8 @@ pub fn try_conv2d_backward_input_with(
         return Ok(dx);
     }
     let (dy, w) = (dy.contiguous(), w.contiguous());
-    let whole_rows = input_rows::channels_per_invocation(&geo).filter(|_| kernel.rows());
-    if let Some(cb) = whole_rows {
-        input_rows::run(OP, &geo, cb, kernel.subgroups(), [&dy, &w, &dx])?;
+    if let Some(plan) = WholeRows::input_gradient(&geo).filter(|_| kernel.rows()) {
+        plan.run(OP, &geo, kernel.subgroups(), [&dy, &w, &dx], None, false)?;
         return Ok(dx);
     }
     let rows = RowConv::input_gradient(&geo);

@@ -1,10 +1,10 @@
-// Patch of `conv_input_rows.wgsl` (see `crates/tensor/src/shaders.rs`) for
+// Patch of `conv_whole_rows.wgsl` (see `crates/tensor/src/shaders.rs`) for
 // adapters with subgroups of at least 8 invocations (lavapipe: 8).
 //
 // The 8 lanes of a workgroup multiply by the same weights. In the base file
 // every lane loads all CB of them per tap; here lane l loads channel l's
 // and the others take it by subgroupShuffle, so a lane loads KWC scalars
-// per (co, ky) instead of CB * KWC.
+// per (channel, ky) instead of CB * KWC.
 
 // @swap weights
 fn load_tap(kx: u32, at: u32, step: u32, last: u32, lane: u32) {
@@ -20,5 +20,9 @@ fn load_tap(kx: u32, at: u32, step: u32, last: u32, lane: u32) {
 // @end
 
 // @swap entry
-fn conv2d_backward_input_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+// @end
+
+// @swap entry-backward
+fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
 // @end

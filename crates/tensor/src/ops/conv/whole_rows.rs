@@ -1,0 +1,168 @@
+//! The whole-row kernels (`shaders/conv_whole_rows.wgsl`): a convolution's
+//! forward pass and input gradient over narrow images, one output row per
+//! invocation and 8 images per workgroup. Each source row an invocation
+//! loads (x or dy) meets every kernel column and every channel of its
+//! block in registers, and no tap that lands in the padding is computed,
+//! which the stride-1 row kernel (a convolution of dy padded by `k - 1 -
+//! p`) does for the input gradient: for LeNet's conv2, more than half of
+//! its multiply-adds.
+
+use super::{ConvGeometry, LANES, Params, Words, bind};
+use crate::error::Result;
+use crate::runtime::{Kernel, grid_1d, rt};
+use crate::shaders::{CONV_WHOLE_ROWS, CONV_WHOLE_ROWS_SUBGROUP};
+use crate::tensor::Tensor;
+
+/// The widest output row the kernels hold (their accumulators are
+/// unrolled to this many columns) ...
+const MAX_DST: usize = 16;
+/// ... and source row (the row they load).
+const MAX_SRC: usize = 32;
+/// The widest kernel (the tap loop is unrolled to this many columns).
+const MAX_KW: usize = 8;
+
+/// The entry points.
+const FORWARD: &str = "conv2d_whole_rows";
+const INPUT_GRADIENT: &str = "conv2d_backward_input_whole_rows";
+
+/// One launch of a whole-row kernel.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WholeRows {
+    entry: &'static str,
+    /// Output channels per invocation: 4 or 8.
+    channels: usize,
+    /// Widths of the rows read and written.
+    src_w: usize,
+    dst_w: usize,
+    /// Workgroups: (group, channel block, output row, block of 8 images).
+    workgroups: usize,
+}
+
+impl WholeRows {
+    /// The forward pass of `geo`, if the kernel takes it and pays: at
+    /// column stride 1, where each loaded x value meets every kernel
+    /// column. At stride 2 it meets half of them, and `conv2d_rows` is as
+    /// fast (`cargo xtask bench --only conv2d_forward`, two interleaved
+    /// rounds: LeNet's conv2 32.9 / 26.1 against 17.0 / 15.5 GFLOP/s;
+    /// CNN3's conv1 5.5 / 5.5 against 6.0 / 6.0, conv2 12.3 / 16.4 against
+    /// 17.1 / 12.6, conv3 8.2 / 10.6 against 8.2 / 10.3).
+    pub(super) fn forward(geo: &ConvGeometry) -> Option<WholeRows> {
+        let [_, _, _, w] = geo.input;
+        let [_, c_out, oh, ow] = geo.output;
+        let g = geo.opts.groups;
+        WholeRows::new(FORWARD, geo, c_out / g, (w, ow), oh).filter(|_| geo.opts.stride.1 == 1)
+    }
+
+    /// The input gradient of `geo`, if the kernel takes it: its scatter
+    /// walks the source (dy) columns, up to `MAX_DST` of them.
+    pub(super) fn input_gradient(geo: &ConvGeometry) -> Option<WholeRows> {
+        let [_, c_in, h, w] = geo.input;
+        let [_, _, _, ow] = geo.output;
+        let g = geo.opts.groups;
+        WholeRows::new(INPUT_GRADIENT, geo, c_in / g, (ow, w), h).filter(|_| ow <= MAX_DST)
+    }
+
+    /// Dilation 1, batches that fill a workgroup's 8 lanes (smaller ones
+    /// would leave most lanes idle), rows and kernels that fit.
+    fn new(
+        entry: &'static str,
+        geo: &ConvGeometry,
+        channels_out: usize,
+        (src_w, dst_w): (usize, usize),
+        rows: usize,
+    ) -> Option<WholeRows> {
+        let n = geo.input[0];
+        let fits = geo.opts.dilation == (1, 1)
+            && n >= LANES as usize
+            && src_w <= MAX_SRC
+            && dst_w <= MAX_DST
+            && geo.weight[3] <= MAX_KW;
+        if !fits {
+            return None;
+        }
+        // Each source row a lane loads serves every channel of its block,
+        // so 8 channels beat 4 even when some are padding (`cargo xtask
+        // bench --only conv2d_backward_input`, two interleaved rounds:
+        // LeNet's conv2 24.0 / 17.7 against 16.3 / 10.7 GFLOP/s with 6
+        // channels; CNN3's conv2 10.0 / 15.1 against 8.5 / 6.9).
+        let channels = if channels_out > 4 { 8 } else { 4 };
+        let g = geo.opts.groups;
+        let workgroups = n.div_ceil(LANES as usize) * rows * channels_out.div_ceil(channels) * g;
+        Some(WholeRows {
+            entry,
+            channels,
+            src_w,
+            dst_w,
+            workgroups,
+        })
+    }
+
+    /// Runs the kernel from `src` (x or dy, dense) with `w` (dense) into
+    /// `dst` (fresh, offset 0), adding `bias` and through ReLU when `relu`
+    /// (forward only); with `subgroups`, the variant whose lanes share the
+    /// weights' loads.
+    pub(super) fn run(
+        &self,
+        op: &'static str,
+        geo: &ConvGeometry,
+        subgroups: bool,
+        [src, w, dst]: [&Tensor; 3],
+        bias: Option<&Tensor>,
+        relu: bool,
+    ) -> Result<()> {
+        let threads = self.workgroups * LANES as usize;
+        // Without a bias, src is bound in its place and never read.
+        let b = bias.unwrap_or(src);
+        let words = Words {
+            offsets: [
+                src.layout.offset,
+                w.layout.offset,
+                b.layout.offset,
+                src.layout.offset,
+            ],
+            flag: bias.is_some(),
+            threads,
+            ..Words::default()
+        };
+        let p: Params = geo.params(op, words)?;
+        let vec_src = self.src_w.is_multiple_of(4) && src.layout.offset.is_multiple_of(4);
+        let mut constants = vec![
+            ("CB", self.channels as f64),
+            ("SRC_W", self.src_w as f64),
+            ("DST_W", self.dst_w as f64),
+            ("KWC", geo.weight[3] as f64),
+            ("SWC", geo.opts.stride.1 as f64),
+            ("PWC", geo.opts.padding.1 as f64),
+            ("VEC_SRC", f64::from(u8::from(vec_src))),
+            ("VEC_DST", f64::from(u8::from(self.dst_w.is_multiple_of(4)))),
+        ];
+        // Only when set, so that the plain convolution keeps one pipeline.
+        if relu {
+            constants.push(("RELU", 1.0));
+        }
+        let shader = if subgroups {
+            &CONV_WHOLE_ROWS_SUBGROUP
+        } else {
+            &CONV_WHOLE_ROWS
+        };
+        let mut bindings = vec![
+            bind(1, w),
+            bind(2, src),
+            bind(3, src),
+            bind(4, dst),
+            bind(5, dst),
+        ];
+        // Only the forward pass has a bias binding.
+        if self.entry == FORWARD {
+            bindings.push(bind(6, b));
+        }
+        rt().dispatch(
+            Kernel::new(shader, self.entry),
+            &constants,
+            bytemuck::cast_slice(&p.0),
+            &bindings,
+            grid_1d(threads as u64, LANES),
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,392 @@
+// A 2-D convolution (NCHW, dilation 1) over narrow images and its input
+// gradient, one whole output row per invocation:
+//
+//   conv2d_whole_rows:                  y[n, co, oy, ox] = b[co] + sum_{ci, ky, kx}
+//                                           x[n, ci, oy*sh - ph + ky, ox*sw - pw + kx]
+//                                           * w[co, ci, ky, kx]
+//   conv2d_backward_input_whole_rows:   dx[n, ci, iy, ix] = sum_{co, ky, kx}
+//                                           dy[n, co, oy, ox] * w[co, ci, ky, kx]
+//                                           over oy*sh - ph + ky = iy, ox*sw - pw + kx = ix
+//
+// An invocation owns one output row (y or dx) of CB channels in registers.
+// For every channel it reduces over and every kernel row ky that meets its
+// row, it loads that source row (x or dy) once and applies every kernel
+// column to it: the forward pass gathers (acc[ox] += x[ix] * w), the input
+// gradient scatters (acc[ix] += dy[ox] * w). All indices are constants
+// once the shape constants below are in place (the tap loops are unrolled
+// by hand), so no tap that lands in the padding is computed at all.
+//
+// Why (lavapipe): every storage load is a loop over the 8 lanes, while a
+// multiply-add of all 8 is one instruction, so the work per loaded value is
+// what counts. Here each loaded value serves up to KWC * CB multiply-adds.
+// The input gradient gains most: conv2d_rows, at stride 1, convolves dy
+// padded by k - 1 - p, and for LeNet's conv2 (dy 8 x 8 -> dx 12 x 12)
+// spends more than half its multiply-adds on the zeros around dy.
+//
+// The 8 lanes of a workgroup are 8 images of the batch at the same (group,
+// channel block, row): the source rows they read have the same (row, ky),
+// so the ky loop has the same bounds in every lane and runs no masked
+// iteration, and the lanes multiply by the same weights (shared by
+// subgroupShuffle in `conv_whole_rows.subgroup.wgsl`).
+
+// The same 24 words as conv.wgsl's Params (ConvGeometry::params).
+struct Params {
+    n: u32,
+    c_in: u32,
+    h: u32,
+    w: u32,
+    c_out: u32,
+    oh: u32,
+    ow: u32,
+    groups: u32,
+    kh: u32,
+    kw: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_h: u32,
+    pad_w: u32,
+    dil_h: u32,
+    dil_w: u32,
+    x_offset: u32,
+    w_offset: u32,
+    b_offset: u32,
+    dy_offset: u32,
+    has_bias: u32,
+    threads: u32,
+    splits: u32,
+    chunk: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+// The rows read (x or dy; at x_offset or dy_offset) and written (y or dx;
+// dense from 0).
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> b: array<f32>;
+
+// Shape constants (the host checks them): output channels of the
+// invocation's row (4 or 8), source and output row widths (up to 32 and
+// 16), kernel width (up to 8), column stride and padding.
+override CB: u32 = 8u;
+override SRC_W: u32 = 8u;
+override DST_W: u32 = 12u;
+override KWC: u32 = 5u;
+override SWC: u32 = 1u;
+override PWC: u32 = 0u;
+// Source rows are whole, 16-byte aligned vec4s (SRC_W % 4 == 0 and an
+// offset that is a multiple of 4); output rows too (DST_W % 4 == 0).
+override VEC_SRC: bool = false;
+override VEC_DST: bool = false;
+// conv2d_whole_rows: the output passes through ReLU as it is stored.
+override RELU: bool = false;
+
+const LANES: u32 = 8u;
+
+// acc_lo[i] holds the block's channels 0 .. 3 at column i, acc_hi the next
+// 4 (CB == 8). Indexed only by constants, so they stay in registers.
+var<private> acc_lo: array<vec4<f32>, 16>;
+var<private> acc_hi: array<vec4<f32>, 16>;
+// The source row being applied, and the weights of the block's channels
+// at the current (reduced channel, ky) as vec4s per kx.
+var<private> row: array<f32, 32>;
+var<private> w_lo: array<vec4<f32>, 8>;
+var<private> w_hi: array<vec4<f32>, 8>;
+
+// NOTE: lavapipe specialises a shader on the uniform values that bound its
+// loops and recompiles it at every dispatch (see matmul.wgsl); a bound that
+// also depends on a buffer's length is not recognised as uniform.
+fn opaque(v: u32) -> u32 {
+    return select(v, 0u, arrayLength(&src) == 0u);
+}
+
+// Output column ox of the forward convolution meets input column ix =
+// ox * SWC - PWC + kx through tap kx. `gather` (a constant) chooses the
+// direction: y[ox] += x[ix] * w, or dx[ix] += dy[ox] * w.
+fn tap(ox: u32, kx: u32, gather: bool) {
+    let ix = i32(ox * SWC + kx) - i32(PWC);
+    let x_w = select(DST_W, SRC_W, gather);
+    let y_w = select(SRC_W, DST_W, gather);
+    if (kx >= KWC || ox >= y_w || ix < 0 || ix >= i32(x_w)) {
+        return;
+    }
+    if (gather) {
+        acc_lo[ox] += row[ix] * w_lo[kx];
+        if (CB > 4u) {
+            acc_hi[ox] += row[ix] * w_hi[kx];
+        }
+    } else {
+        acc_lo[ix] += row[ox] * w_lo[kx];
+        if (CB > 4u) {
+            acc_hi[ix] += row[ox] * w_hi[kx];
+        }
+    }
+}
+
+fn taps_of_column(ox: u32, gather: bool) {
+    tap(ox, 0u, gather);
+    tap(ox, 1u, gather);
+    tap(ox, 2u, gather);
+    tap(ox, 3u, gather);
+    tap(ox, 4u, gather);
+    tap(ox, 5u, gather);
+    tap(ox, 6u, gather);
+    tap(ox, 7u, gather);
+}
+
+fn apply_row(gather: bool) {
+    taps_of_column(0u, gather);
+    taps_of_column(1u, gather);
+    taps_of_column(2u, gather);
+    taps_of_column(3u, gather);
+    taps_of_column(4u, gather);
+    taps_of_column(5u, gather);
+    taps_of_column(6u, gather);
+    taps_of_column(7u, gather);
+    taps_of_column(8u, gather);
+    taps_of_column(9u, gather);
+    taps_of_column(10u, gather);
+    taps_of_column(11u, gather);
+    taps_of_column(12u, gather);
+    taps_of_column(13u, gather);
+    taps_of_column(14u, gather);
+    taps_of_column(15u, gather);
+}
+
+// Values 4 q .. 4 q + 3 of the source row starting at `at`.
+fn load_quad(q: u32, at: u32) {
+    let i = 4u * q;
+    if (i >= SRC_W) {
+        return;
+    }
+    if (VEC_SRC) {
+        let v = src4[at / 4u + q];
+        row[i] = v.x;
+        row[i + 1u] = v.y;
+        row[i + 2u] = v.z;
+        row[i + 3u] = v.w;
+        return;
+    }
+    row[i] = src[at + i];
+    if (i + 1u < SRC_W) { row[i + 1u] = src[at + i + 1u]; }
+    if (i + 2u < SRC_W) { row[i + 2u] = src[at + i + 2u]; }
+    if (i + 3u < SRC_W) { row[i + 3u] = src[at + i + 3u]; }
+}
+
+fn load_row(at: u32) {
+    load_quad(0u, at);
+    load_quad(1u, at);
+    load_quad(2u, at);
+    load_quad(3u, at);
+    load_quad(4u, at);
+    load_quad(5u, at);
+    load_quad(6u, at);
+    load_quad(7u, at);
+}
+
+// The weights of tap kx for the block's channels: channel c's is at
+// `at + c * step + kx`; channels past `last` repeat it.
+// @swap weights
+fn load_tap(kx: u32, at: u32, step: u32, last: u32, lane: u32) {
+    if (kx >= KWC) {
+        return;
+    }
+    let c = min(vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last)) * step + at + kx;
+    w_lo[kx] = vec4<f32>(w[c.x], w[c.y], w[c.z], w[c.w]);
+    if (CB > 4u) {
+        let d = min(vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(last)) * step + at + kx;
+        w_hi[kx] = vec4<f32>(w[d.x], w[d.y], w[d.z], w[d.w]);
+    }
+}
+// @end
+
+fn load_taps(at: u32, step: u32, last: u32, lane: u32) {
+    load_tap(0u, at, step, last, lane);
+    load_tap(1u, at, step, last, lane);
+    load_tap(2u, at, step, last, lane);
+    load_tap(3u, at, step, last, lane);
+    load_tap(4u, at, step, last, lane);
+    load_tap(5u, at, step, last, lane);
+    load_tap(6u, at, step, last, lane);
+    load_tap(7u, at, step, last, lane);
+}
+
+fn acc_at(c: u32, i: u32) -> f32 {
+    if (c < 4u) {
+        return acc_lo[i][c];
+    }
+    return acc_hi[i][c - 4u];
+}
+
+// The row of channel c from `at` (when `ok`), plus `bias`, through ReLU
+// when RELU.
+fn store_channel(c: u32, at: u32, ok: bool, bias: f32) {
+    if (c >= CB || !ok) {
+        return;
+    }
+    if (VEC_DST) {
+        store_quad(c, 0u, at, bias);
+        store_quad(c, 1u, at, bias);
+        store_quad(c, 2u, at, bias);
+        store_quad(c, 3u, at, bias);
+        return;
+    }
+    store_value(c, 0u, at, bias);
+    store_value(c, 1u, at, bias);
+    store_value(c, 2u, at, bias);
+    store_value(c, 3u, at, bias);
+    store_value(c, 4u, at, bias);
+    store_value(c, 5u, at, bias);
+    store_value(c, 6u, at, bias);
+    store_value(c, 7u, at, bias);
+    store_value(c, 8u, at, bias);
+    store_value(c, 9u, at, bias);
+    store_value(c, 10u, at, bias);
+    store_value(c, 11u, at, bias);
+    store_value(c, 12u, at, bias);
+    store_value(c, 13u, at, bias);
+    store_value(c, 14u, at, bias);
+    store_value(c, 15u, at, bias);
+}
+
+// ReLU as `unary.wgsl` computes it: 0 for v <= 0 and for NaN.
+fn out(v: vec4<f32>) -> vec4<f32> {
+    return select(v, select(vec4<f32>(0.0), v, v > vec4<f32>(0.0)), RELU);
+}
+
+fn store_value(c: u32, i: u32, at: u32, bias: f32) {
+    if (i < DST_W) {
+        dst[at + i] = out(vec4<f32>(acc_at(c, i) + bias)).x;
+    }
+}
+
+fn store_quad(c: u32, q: u32, at: u32, bias: f32) {
+    let i = 4u * q;
+    if (i < DST_W) {
+        let v = vec4<f32>(acc_at(c, i), acc_at(c, i + 1u), acc_at(c, i + 2u), acc_at(c, i + 3u));
+        dst4[at / 4u + q] = out(v + bias);
+    }
+}
+
+// The block's rows from `plane` (channel c at plane + c * hw), when `live`;
+// `last` is its last real channel, `bias` its biases.
+fn store_block(plane: u32, hw: u32, live: bool, last: u32, bias_lo: vec4<f32>, bias_hi: vec4<f32>) {
+    store_channel(0u, plane, live, bias_lo.x);
+    store_channel(1u, plane + hw, live && last >= 1u, bias_lo.y);
+    store_channel(2u, plane + 2u * hw, live && last >= 2u, bias_lo.z);
+    store_channel(3u, plane + 3u * hw, live && last >= 3u, bias_lo.w);
+    store_channel(4u, plane + 4u * hw, live && last >= 4u, bias_hi.x);
+    store_channel(5u, plane + 5u * hw, live && last >= 5u, bias_hi.y);
+    store_channel(6u, plane + 6u * hw, live && last >= 6u, bias_hi.z);
+    store_channel(7u, plane + 7u * hw, live && last >= 7u, bias_hi.w);
+}
+
+// Which (group, block of CB output channels, output row, block of 8 images)
+// a workgroup computes, images fastest; lane l is image 8 * block + l.
+struct Work {
+    n: u32,
+    live: bool,
+    row: u32,
+    g: u32,
+    // The block's first channel within its group, and its last real one.
+    c0: u32,
+    last: u32,
+    // Whole workgroups past the end (a 2-D grid's last row) do nothing.
+    idle: bool,
+}
+
+fn work(wg_index: u32, lane_in_group: u32, rows: u32, channels: u32) -> Work {
+    let n_blocks = (p.n + LANES - 1u) / LANES;
+    let c_blocks = (channels + CB - 1u) / CB;
+    let nb = wg_index % n_blocks;
+    var rest = wg_index / n_blocks;
+    let row_index = rest % rows;
+    rest /= rows;
+    let cb = rest % c_blocks;
+    let g = rest / c_blocks;
+    let n_raw = nb * LANES + lane_in_group;
+    let c0 = cb * CB;
+    let live = n_raw < p.n;
+    let idle = g >= p.groups;
+    return Work(min(n_raw, p.n - 1u), live, row_index, g, c0, min(CB, channels - c0) - 1u, idle);
+}
+
+@compute @workgroup_size(LANES)
+// @swap entry
+fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lane = lid.x;
+// @end
+    let cin_g = p.c_in / p.groups;
+    let cout_g = p.c_out / p.groups;
+    let t = work(wid.x + wid.y * nwg.x, lid.x, p.oh, cout_g);
+    if (t.idle) {
+        return;
+    }
+    let oy = t.row;
+    // Kernel rows ky with 0 <= oy * sh - ph + ky < h, the same in every lane.
+    let top = oy * p.stride_h;
+    let ky_first = min(p.pad_h - min(top, p.pad_h), p.kh);
+    let ky_end = min(opaque(p.kh), p.h + p.pad_h - min(top, p.h + p.pad_h));
+    let kk = p.kh * p.kw;
+    let co0 = t.g * cout_g + t.c0;
+    for (var i = 0u; i < opaque(cin_g); i++) {
+        let ci = t.g * cin_g + i;
+        let plane = p.x_offset + (t.n * p.c_in + ci) * p.h * p.w;
+        let filters = p.w_offset + (co0 * cin_g + i) * kk;
+        for (var ky = ky_first; ky < ky_end; ky++) {
+            load_row(plane + (top + ky - p.pad_h) * p.w);
+            load_taps(filters + ky * p.kw, cin_g * kk, t.last, lane);
+            apply_row(true);
+        }
+    }
+    var bias_lo = vec4<f32>(0.0);
+    var bias_hi = vec4<f32>(0.0);
+    if (p.has_bias != 0u) {
+        let c = min(vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(t.last)) + p.b_offset + co0;
+        bias_lo = vec4<f32>(b[c.x], b[c.y], b[c.z], b[c.w]);
+        let d = min(vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(t.last)) + p.b_offset + co0;
+        bias_hi = vec4<f32>(b[d.x], b[d.y], b[d.z], b[d.w]);
+    }
+    let ohw = p.oh * p.ow;
+    let plane = (t.n * p.c_out + co0) * ohw + oy * p.ow;
+    store_block(plane, ohw, t.live, t.last, bias_lo, bias_hi);
+}
+
+@compute @workgroup_size(LANES)
+// @swap entry-backward
+fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lane = lid.x;
+// @end
+    let cin_g = p.c_in / p.groups;
+    let cout_g = p.c_out / p.groups;
+    let t = work(wid.x + wid.y * nwg.x, lid.x, p.h, cin_g);
+    if (t.idle) {
+        return;
+    }
+    let iy = t.row;
+    // Kernel rows ky with oy * sh + ky = iy + ph and 0 <= oy < oh: every
+    // sh-th from the first, the same in every lane.
+    let sh = opaque(p.stride_h);
+    let top = iy + p.pad_h;
+    let reach = (opaque(p.oh) - 1u) * sh;
+    let ky_first = select(top % sh, top - reach, top > reach);
+    let ky_end = min(opaque(p.kh), top + 1u);
+    let kk = p.kh * p.kw;
+    let ohw = p.oh * p.ow;
+    for (var i = 0u; i < opaque(cout_g); i++) {
+        let co = t.g * cout_g + i;
+        let plane = p.dy_offset + (t.n * p.c_out + co) * ohw;
+        let filters = p.w_offset + (co * cin_g + t.c0) * kk;
+        for (var ky = ky_first; ky < ky_end; ky += sh) {
+            let oy = (top - ky) / sh;
+            load_row(plane + oy * p.ow);
+            load_taps(filters + ky * p.kw, kk, t.last, lane);
+            apply_row(false);
+        }
+    }
+    let hw = p.h * p.w;
+    let plane = ((t.n * p.c_in + t.g * cin_g + t.c0) * p.h + iy) * p.w;
+    store_block(plane, hw, t.live, t.last, vec4<f32>(0.0), vec4<f32>(0.0));
+}
