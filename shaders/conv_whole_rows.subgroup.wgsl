@@ -12,9 +12,15 @@ fn load_tap(kx: u32, at: u32, step: u32, last: u32, lane: u32) {
         return;
     }
     let mine = w[min(lane, last) * step + at + kx];
-    w_lo[kx] = vec4<f32>(subgroupShuffle(mine, 0u), subgroupShuffle(mine, 1u), subgroupShuffle(mine, 2u), subgroupShuffle(mine, 3u));
+    w0[kx] = vec4<f32>(subgroupShuffle(mine, 0u), subgroupShuffle(mine, 1u), subgroupShuffle(mine, 2u), subgroupShuffle(mine, 3u));
     if (CB > 4u) {
-        w_hi[kx] = vec4<f32>(subgroupShuffle(mine, 4u), subgroupShuffle(mine, 5u), subgroupShuffle(mine, 6u), subgroupShuffle(mine, 7u));
+        w1[kx] = vec4<f32>(subgroupShuffle(mine, 4u), subgroupShuffle(mine, 5u), subgroupShuffle(mine, 6u), subgroupShuffle(mine, 7u));
+    }
+    if (CB > 8u) {
+        // Channels 8 .. 15: lane l loads channel l + 8.
+        let more = w[min(lane + 8u, last) * step + at + kx];
+        w2[kx] = vec4<f32>(subgroupShuffle(more, 0u), subgroupShuffle(more, 1u), subgroupShuffle(more, 2u), subgroupShuffle(more, 3u));
+        w3[kx] = vec4<f32>(subgroupShuffle(more, 4u), subgroupShuffle(more, 5u), subgroupShuffle(more, 6u), subgroupShuffle(more, 7u));
     }
 }
 // @end

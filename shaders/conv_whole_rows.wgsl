@@ -68,7 +68,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read> b: array<f32>;
 
 // Shape constants (the host checks them): output channels of the
-// invocation's row (4 or 8), source and output row widths (up to 32 and
+// invocation's row (4, 8 or 16), source and output row widths (up to 32 and
 // 16), kernel width (up to 8), column stride and padding.
 override CB: u32 = 8u;
 override SRC_W: u32 = 8u;
@@ -85,15 +85,20 @@ override RELU: bool = false;
 
 const LANES: u32 = 8u;
 
-// acc_lo[i] holds the block's channels 0 .. 3 at column i, acc_hi the next
-// 4 (CB == 8). Indexed only by constants, so they stay in registers.
-var<private> acc_lo: array<vec4<f32>, 16>;
-var<private> acc_hi: array<vec4<f32>, 16>;
+// acc0[i] holds the block's channels 0 .. 3 at column i, acc1 the next 4
+// (CB >= 8), acc2 and acc3 channels 8 .. 15 (CB == 16). Indexed only by
+// constants, so they stay in registers (or their spill slots).
+var<private> acc0: array<vec4<f32>, 16>;
+var<private> acc1: array<vec4<f32>, 16>;
+var<private> acc2: array<vec4<f32>, 16>;
+var<private> acc3: array<vec4<f32>, 16>;
 // The source row being applied, and the weights of the block's channels
-// at the current (reduced channel, ky) as vec4s per kx.
+// at the current (reduced channel, ky) as vec4s per kx, likewise.
 var<private> row: array<f32, 32>;
-var<private> w_lo: array<vec4<f32>, 8>;
-var<private> w_hi: array<vec4<f32>, 8>;
+var<private> w0: array<vec4<f32>, 8>;
+var<private> w1: array<vec4<f32>, 8>;
+var<private> w2: array<vec4<f32>, 8>;
+var<private> w3: array<vec4<f32>, 8>;
 
 // NOTE: lavapipe specialises a shader on the uniform values that bound its
 // loops and recompiles it at every dispatch (see matmul.wgsl); a bound that
@@ -112,16 +117,16 @@ fn tap(ox: u32, kx: u32, gather: bool) {
     if (kx >= KWC || ox >= y_w || ix < 0 || ix >= i32(x_w)) {
         return;
     }
-    if (gather) {
-        acc_lo[ox] += row[ix] * w_lo[kx];
-        if (CB > 4u) {
-            acc_hi[ox] += row[ix] * w_hi[kx];
-        }
-    } else {
-        acc_lo[ix] += row[ox] * w_lo[kx];
-        if (CB > 4u) {
-            acc_hi[ix] += row[ox] * w_hi[kx];
-        }
+    // The accumulated column and the source value.
+    let a = select(u32(ix), ox, gather);
+    let v = select(row[ox], row[ix], gather);
+    acc0[a] += v * w0[kx];
+    if (CB > 4u) {
+        acc1[a] += v * w1[kx];
+    }
+    if (CB > 8u) {
+        acc2[a] += v * w2[kx];
+        acc3[a] += v * w3[kx];
     }
 }
 
@@ -193,12 +198,19 @@ fn load_tap(kx: u32, at: u32, step: u32, last: u32, lane: u32) {
     if (kx >= KWC) {
         return;
     }
-    let c = min(vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last)) * step + at + kx;
-    w_lo[kx] = vec4<f32>(w[c.x], w[c.y], w[c.z], w[c.w]);
+    w0[kx] = weights_of(vec4<u32>(0u, 1u, 2u, 3u), kx, at, step, last);
     if (CB > 4u) {
-        let d = min(vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(last)) * step + at + kx;
-        w_hi[kx] = vec4<f32>(w[d.x], w[d.y], w[d.z], w[d.w]);
+        w1[kx] = weights_of(vec4<u32>(4u, 5u, 6u, 7u), kx, at, step, last);
     }
+    if (CB > 8u) {
+        w2[kx] = weights_of(vec4<u32>(8u, 9u, 10u, 11u), kx, at, step, last);
+        w3[kx] = weights_of(vec4<u32>(12u, 13u, 14u, 15u), kx, at, step, last);
+    }
+}
+
+fn weights_of(channels: vec4<u32>, kx: u32, at: u32, step: u32, last: u32) -> vec4<f32> {
+    let c = min(channels, vec4<u32>(last)) * step + at + kx;
+    return vec4<f32>(w[c.x], w[c.y], w[c.z], w[c.w]);
 }
 // @end
 
@@ -214,10 +226,12 @@ fn load_taps(at: u32, step: u32, last: u32, lane: u32) {
 }
 
 fn acc_at(c: u32, i: u32) -> f32 {
-    if (c < 4u) {
-        return acc_lo[i][c];
+    switch (c / 4u) {
+        case 0u: { return acc0[i][c]; }
+        case 1u: { return acc1[i][c - 4u]; }
+        case 2u: { return acc2[i][c - 8u]; }
+        default: { return acc3[i][c - 12u]; }
     }
-    return acc_hi[i][c - 4u];
 }
 
 // The row of channel c from `at` (when `ok`), plus `bias`, through ReLU
@@ -270,17 +284,15 @@ fn store_quad(c: u32, q: u32, at: u32, bias: f32) {
     }
 }
 
-// The block's rows from `plane` (channel c at plane + c * hw), when `live`;
-// `last` is its last real channel, `bias` its biases.
-fn store_block(plane: u32, hw: u32, live: bool, last: u32, bias_lo: vec4<f32>, bias_hi: vec4<f32>) {
-    store_channel(0u, plane, live, bias_lo.x);
-    store_channel(1u, plane + hw, live && last >= 1u, bias_lo.y);
-    store_channel(2u, plane + 2u * hw, live && last >= 2u, bias_lo.z);
-    store_channel(3u, plane + 3u * hw, live && last >= 3u, bias_lo.w);
-    store_channel(4u, plane + 4u * hw, live && last >= 4u, bias_hi.x);
-    store_channel(5u, plane + 5u * hw, live && last >= 5u, bias_hi.y);
-    store_channel(6u, plane + 6u * hw, live && last >= 6u, bias_hi.z);
-    store_channel(7u, plane + 7u * hw, live && last >= 7u, bias_hi.w);
+// Channels 4 q .. 4 q + 3 of the block: their rows from `plane` (channel
+// c at plane + c * hw), when `live`; `last` is the block's last real
+// channel, `bias` their biases.
+fn store_quad_of_channels(q: u32, plane: u32, hw: u32, live: bool, last: u32, bias: vec4<f32>) {
+    let c = 4u * q;
+    store_channel(c, plane + c * hw, live && last >= c, bias.x);
+    store_channel(c + 1u, plane + (c + 1u) * hw, live && last >= c + 1u, bias.y);
+    store_channel(c + 2u, plane + (c + 2u) * hw, live && last >= c + 2u, bias.z);
+    store_channel(c + 3u, plane + (c + 3u) * hw, live && last >= c + 3u, bias.w);
 }
 
 // Which (group, block of CB output channels, output row, block of 8 images)
@@ -341,17 +353,23 @@ fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
             apply_row(true);
         }
     }
-    var bias_lo = vec4<f32>(0.0);
-    var bias_hi = vec4<f32>(0.0);
-    if (p.has_bias != 0u) {
-        let c = min(vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(t.last)) + p.b_offset + co0;
-        bias_lo = vec4<f32>(b[c.x], b[c.y], b[c.z], b[c.w]);
-        let d = min(vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(t.last)) + p.b_offset + co0;
-        bias_hi = vec4<f32>(b[d.x], b[d.y], b[d.z], b[d.w]);
-    }
     let ohw = p.oh * p.ow;
     let plane = (t.n * p.c_out + co0) * ohw + oy * p.ow;
-    store_block(plane, ohw, t.live, t.last, bias_lo, bias_hi);
+    let first = p.b_offset + co0;
+    store_quad_of_channels(0u, plane, ohw, t.live, t.last, bias_quad(0u, first, t.last));
+    store_quad_of_channels(1u, plane, ohw, t.live, t.last, bias_quad(1u, first, t.last));
+    store_quad_of_channels(2u, plane, ohw, t.live, t.last, bias_quad(2u, first, t.last));
+    store_quad_of_channels(3u, plane, ohw, t.live, t.last, bias_quad(3u, first, t.last));
+}
+
+// The biases of the block's channels 4 q .. 4 q + 3 (0 without a bias);
+// `first` is the block's first.
+fn bias_quad(q: u32, first: u32, last: u32) -> vec4<f32> {
+    if (p.has_bias == 0u || 4u * q >= CB) {
+        return vec4<f32>(0.0);
+    }
+    let c = min(vec4<u32>(4u * q) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last)) + first;
+    return vec4<f32>(b[c.x], b[c.y], b[c.z], b[c.w]);
 }
 
 @compute @workgroup_size(LANES)
@@ -388,5 +406,9 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
     }
     let hw = p.h * p.w;
     let plane = ((t.n * p.c_in + t.g * cin_g + t.c0) * p.h + iy) * p.w;
-    store_block(plane, hw, t.live, t.last, vec4<f32>(0.0), vec4<f32>(0.0));
+    let zero = vec4<f32>(0.0);
+    store_quad_of_channels(0u, plane, hw, t.live, t.last, zero);
+    store_quad_of_channels(1u, plane, hw, t.live, t.last, zero);
+    store_quad_of_channels(2u, plane, hw, t.live, t.last, zero);
+    store_quad_of_channels(3u, plane, hw, t.live, t.last, zero);
 }

@@ -321,9 +321,9 @@ fn input_gradient_handles_padding_wider_than_the_kernel() {
 #[test]
 fn whole_row_kernels_cover_their_shape_constants() {
     // The whole-row kernels take batches of 8 or more with output rows up
-    // to 16 wide (the forward pass at column stride 1, from x rows up to 32
-    // wide; the input gradient from dy rows up to 16 wide): here 8 to 11
-    // images (a last workgroup with idle lanes), 4 and 8 channels per
+    // to 16 wide (the forward pass from x rows up to 32 wide, the input
+    // gradient from dy rows up to 16 wide): here 8 to 11
+    // images (a last workgroup with idle lanes), 4, 8 and 16 channels per
     // invocation with partial and several blocks, rows that are whole
     // quads (vec4 loads and stores) and that are not, strides, paddings
     // (one wider than the kernel), groups and 8-wide kernels; with and
@@ -376,6 +376,12 @@ fn whole_row_kernels_cover_their_shape_constants() {
             [9, 3, 3, 20],
             [6, 3, 3, 5],
             o((1, 1), (1, 0), 1),
+        ),
+        (
+            "20 channels, blocks of 16 and 4",
+            [8, 20, 6, 9],
+            [20, 20, 3, 3],
+            o((2, 2), (1, 1), 1),
         ),
         (
             "x 23 wide, 8-wide kernel",

@@ -29,7 +29,7 @@ const INPUT_GRADIENT: &str = "conv2d_backward_input_whole_rows";
 #[derive(Debug, Clone, Copy)]
 pub(super) struct WholeRows {
     entry: &'static str,
-    /// Output channels per invocation: 4 or 8.
+    /// Output channels per invocation: 4, 8 or 16.
     channels: usize,
     /// Widths of the rows read and written.
     src_w: usize,
@@ -39,18 +39,17 @@ pub(super) struct WholeRows {
 }
 
 impl WholeRows {
-    /// The forward pass of `geo`, if the kernel takes it and pays: at
-    /// column stride 1, where each loaded x value meets every kernel
-    /// column. At stride 2 it meets half of them, and `conv2d_rows` is as
-    /// fast (`cargo xtask bench --only conv2d_forward`, two interleaved
-    /// rounds: LeNet's conv2 32.9 / 26.1 against 17.0 / 15.5 GFLOP/s;
-    /// CNN3's conv1 5.5 / 5.5 against 6.0 / 6.0, conv2 12.3 / 16.4 against
-    /// 17.1 / 12.6, conv3 8.2 / 10.6 against 8.2 / 10.3).
+    /// The forward pass of `geo`, if the kernel takes it. Against
+    /// `conv2d_rows` (`cargo xtask bench --only conv2d_forward`, two
+    /// interleaved rounds, 16 channels per invocation): LeNet's conv2 36.6
+    /// / 36.5 against 17.0 / 15.5 GFLOP/s; CNN3's conv2 17.2 / 16.4 against
+    /// 12.1 / 11.6, conv3 13.5 / 13.9 against 8.5 / 8.4, and in three
+    /// rounds conv1 7.1 / 7.3 / 5.5 against 5.6 / 4.4 / 5.9.
     pub(super) fn forward(geo: &ConvGeometry) -> Option<WholeRows> {
         let [_, _, _, w] = geo.input;
         let [_, c_out, oh, ow] = geo.output;
         let g = geo.opts.groups;
-        WholeRows::new(FORWARD, geo, c_out / g, (w, ow), oh).filter(|_| geo.opts.stride.1 == 1)
+        WholeRows::new(FORWARD, geo, c_out / g, (w, ow), oh)
     }
 
     /// The input gradient of `geo`, if the kernel takes it: its scatter
@@ -81,11 +80,20 @@ impl WholeRows {
             return None;
         }
         // Each source row a lane loads serves every channel of its block,
-        // so 8 channels beat 4 even when some are padding (`cargo xtask
-        // bench --only conv2d_backward_input`, two interleaved rounds:
-        // LeNet's conv2 24.0 / 17.7 against 16.3 / 10.7 GFLOP/s with 6
-        // channels; CNN3's conv2 10.0 / 15.1 against 8.5 / 6.9).
-        let channels = if channels_out > 4 { 8 } else { 4 };
+        // so wider blocks pay, even partly padding: 8 channels against 4
+        // (`cargo xtask bench --only conv2d_backward_input`, two
+        // interleaved rounds): LeNet's conv2 (6 channels) 24.0 / 17.7
+        // against 16.3 / 10.7 GFLOP/s; 16 against 8 (`--only conv2d_`):
+        // forward LeNet's conv2 36.6 / 36.5 against 23.0 / 29.3, CNN3's
+        // conv3 (10 channels) 13.5 / 13.9 against 7.8 / 8.6; input
+        // gradients alike (CNN3's conv2 12.2 / 12.1 against 11.0 / 14.6).
+        // Only 6 channels in blocks of 16 lost: 13.1 / 14.3 against 19.7 /
+        // 20.3.
+        let channels = match channels_out {
+            0..=4 => 4,
+            5..=8 => 8,
+            _ => 16,
+        };
         let g = geo.opts.groups;
         let workgroups = n.div_ceil(LANES as usize) * rows * channels_out.div_ceil(channels) * g;
         Some(WholeRows {
