@@ -82,6 +82,14 @@ override VEC_SRC: bool = false;
 override VEC_DST: bool = false;
 // conv2d_whole_rows: the output passes through ReLU as it is stored.
 override RELU: bool = false;
+// conv2d_whole_rows: output rows wider than 16 are split into COL_BLOCKS
+// blocks of DST_W columns (ow == COL_BLOCKS * DST_W). An invocation then
+// loads the window of SRC_W = (DST_W - 1) * SWC + KWC columns its block
+// reads, from column block * DST_W * SWC - pad_w, with the columns outside
+// the row read as 0 (the host passes PWC = 0: the window holds the
+// padding). VEC_SRC then means the windows are whole, aligned vec4s
+// inside the row.
+override COL_BLOCKS: u32 = 1u;
 
 const LANES: u32 = 8u;
 
@@ -160,10 +168,27 @@ fn apply_row(gather: bool) {
     taps_of_column(15u, gather);
 }
 
-// Values 4 q .. 4 q + 3 of the source row starting at `at`.
-fn load_quad(q: u32, at: u32) {
+// Values 4 q .. 4 q + 3 of the source row starting at `at`, or of its
+// window from column `start` (COL_BLOCKS > 1; columns outside the row's
+// `width` read as 0).
+fn load_quad(q: u32, at: u32, start: i32, width: u32) {
     let i = 4u * q;
     if (i >= SRC_W) {
+        return;
+    }
+    if (COL_BLOCKS > 1u) {
+        if (VEC_SRC) {
+            let v = src4[(at + u32(start)) / 4u + q];
+            row[i] = v.x;
+            row[i + 1u] = v.y;
+            row[i + 2u] = v.z;
+            row[i + 3u] = v.w;
+            return;
+        }
+        row[i] = window_value(at, start + i32(i), width);
+        if (i + 1u < SRC_W) { row[i + 1u] = window_value(at, start + i32(i + 1u), width); }
+        if (i + 2u < SRC_W) { row[i + 2u] = window_value(at, start + i32(i + 2u), width); }
+        if (i + 3u < SRC_W) { row[i + 3u] = window_value(at, start + i32(i + 3u), width); }
         return;
     }
     if (VEC_SRC) {
@@ -180,15 +205,22 @@ fn load_quad(q: u32, at: u32) {
     if (i + 3u < SRC_W) { row[i + 3u] = src[at + i + 3u]; }
 }
 
-fn load_row(at: u32) {
-    load_quad(0u, at);
-    load_quad(1u, at);
-    load_quad(2u, at);
-    load_quad(3u, at);
-    load_quad(4u, at);
-    load_quad(5u, at);
-    load_quad(6u, at);
-    load_quad(7u, at);
+// Column `col` of the row at `at`, 0 outside the row (a masked lane
+// reads the row's first value).
+fn window_value(at: u32, col: i32, width: u32) -> f32 {
+    let inside = col >= 0 && col < i32(width);
+    return select(0.0, src[at + select(0u, u32(col), inside)], inside);
+}
+
+fn load_row(at: u32, start: i32, width: u32) {
+    load_quad(0u, at, start, width);
+    load_quad(1u, at, start, width);
+    load_quad(2u, at, start, width);
+    load_quad(3u, at, start, width);
+    load_quad(4u, at, start, width);
+    load_quad(5u, at, start, width);
+    load_quad(6u, at, start, width);
+    load_quad(7u, at, start, width);
 }
 
 // The weights of tap kx for the block's channels: channel c's is at
@@ -343,11 +375,13 @@ fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 // @end
     let cin_g = p.c_in / p.groups;
     let cout_g = p.c_out / p.groups;
-    let t = work(wid.x + wid.y * nwg.x, lid.x, p.oh, cout_g);
+    let t = work(wid.x + wid.y * nwg.x, lid.x, p.oh * COL_BLOCKS, cout_g);
     if (t.idle) {
         return;
     }
-    let oy = t.row;
+    let oy = t.row / COL_BLOCKS;
+    let ox0 = t.row % COL_BLOCKS * DST_W;
+    let start = i32(ox0 * p.stride_w) - i32(p.pad_w);
     // Kernel rows ky with 0 <= oy * sh - ph + ky < h, the same in every lane.
     let top = oy * p.stride_h;
     let ky_first = min(p.pad_h - min(top, p.pad_h), p.kh);
@@ -359,13 +393,13 @@ fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
         let plane = p.x_offset + (t.n * p.c_in + ci) * p.h * p.w;
         let filters = p.w_offset + (co0 * cin_g + i) * kk;
         for (var ky = ky_first; ky < ky_end; ky++) {
-            load_row(plane + (top + ky - p.pad_h) * p.w);
+            load_row(plane + (top + ky - p.pad_h) * p.w, start, p.w);
             load_taps(filters + ky * p.kw, cin_g * kk, t.last, lane);
             apply_row(true);
         }
     }
     let ohw = p.oh * p.ow;
-    let plane = (t.n * p.c_out + co0) * ohw + oy * p.ow;
+    let plane = (t.n * p.c_out + co0) * ohw + oy * p.ow + ox0;
     let first = p.b_offset + co0;
     let bias = array<vec4<f32>, 4>(bias_quad(0u, first, t.last), bias_quad(1u, first, t.last), bias_quad(2u, first, t.last), bias_quad(3u, first, t.last));
     store_block(plane, ohw, t.live, t.last, bias);
@@ -408,7 +442,7 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
         let filters = p.w_offset + (co * cin_g + t.c0) * kk;
         for (var ky = ky_first; ky < ky_end; ky += sh) {
             let oy = (top - ky) / sh;
-            load_row(plane + oy * p.ow);
+            load_row(plane + oy * p.ow, 0, p.ow);
             load_taps(filters + ky * p.kw, kk, t.last, lane);
             apply_row(false);
         }

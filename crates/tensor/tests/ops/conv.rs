@@ -321,7 +321,9 @@ fn input_gradient_handles_padding_wider_than_the_kernel() {
 #[test]
 fn whole_row_kernels_cover_their_shape_constants() {
     // The whole-row kernels take batches of 8 or more with output rows up
-    // to 16 wide (the forward pass reads x rows up to 32 wide): here 8 to 11
+    // to 16 wide (the forward pass reads x rows up to 32 wide, and splits
+    // wider outputs into blocks of equal width, each reading its window of
+    // x with the padding in it): here 8 to 11
     // images (a last workgroup with idle lanes), 4, 8 and 16 channels per
     // invocation with partial and several blocks, rows that are whole
     // quads (vec4 loads and stores) and that are not, strides, paddings
@@ -362,6 +364,24 @@ fn whole_row_kernels_cover_their_shape_constants() {
             "1x1, 16 wide",
             [8, 2, 3, 16],
             [3, 2, 1, 1],
+            o((1, 1), (0, 0), 1),
+        ),
+        (
+            "LeNet conv1, 24 wide in two blocks",
+            [8, 1, 28, 28],
+            [6, 1, 5, 5],
+            o((1, 1), (0, 0), 1),
+        ),
+        (
+            "21 wide in blocks of 7, padded windows",
+            [8, 2, 5, 40],
+            [3, 2, 3, 4],
+            o((1, 2), (1, 2), 1),
+        ),
+        (
+            "20 wide in blocks of 10, unaligned windows",
+            [9, 1, 4, 24],
+            [4, 1, 2, 5],
             o((1, 1), (0, 0), 1),
         ),
         (

@@ -36,10 +36,16 @@ pub(super) struct WholeRows {
     entry: &'static str,
     /// Output channels per invocation: 4, 8 or 16.
     channels: usize,
-    /// Widths of the rows read and written.
+    /// Widths of the rows (or windows) read and written.
     src_w: usize,
     dst_w: usize,
-    /// Workgroups: (group, channel block, output row, block of 8 images).
+    /// Blocks of `dst_w` columns per output row (forward only), and the
+    /// column padding the kernel applies (0 with blocks: their windows
+    /// hold it).
+    col_blocks: usize,
+    pad_w: usize,
+    /// Workgroups: (group, channel block, output row and column block,
+    /// block of 8 images).
     workgroups: usize,
 }
 
@@ -50,11 +56,26 @@ impl WholeRows {
     /// / 36.5 against 17.0 / 15.5 GFLOP/s; CNN3's conv2 17.2 / 16.4 against
     /// 12.1 / 11.6, conv3 13.5 / 13.9 against 8.5 / 8.4, and in three
     /// rounds conv1 7.1 / 7.3 / 5.5 against 5.6 / 4.4 / 5.9.
+    ///
+    /// Output rows wider than `MAX_DST` are split into the fewest blocks of
+    /// equal width that fit, each reading the window of x its columns need:
+    /// LeNet's conv1 (24 wide, two blocks of 12) 12.6 / 12.8 against 9.6 /
+    /// 7.6 GFLOP/s (`--only conv2d_forward_lenet`, two interleaved rounds).
     pub(super) fn forward(geo: &ConvGeometry) -> Option<WholeRows> {
         let [_, _, _, w] = geo.input;
         let [_, c_out, oh, ow] = geo.output;
         let g = geo.opts.groups;
-        WholeRows::new(FORWARD, geo, c_out / g, (w, ow), oh)
+        let (sw, kw) = (geo.opts.stride.1, geo.weight[3]);
+        if ow <= MAX_DST {
+            return WholeRows::new(FORWARD, geo, c_out / g, (w, ow), oh);
+        }
+        let blocks = (2..=ow).find(|&b| ow.is_multiple_of(b) && ow / b <= MAX_DST)?;
+        let dst_w = ow / blocks;
+        let window = (dst_w - 1) * sw + kw;
+        let mut plan = WholeRows::new(FORWARD, geo, c_out / g, (window, dst_w), oh * blocks)?;
+        plan.col_blocks = blocks;
+        plan.pad_w = 0;
+        Some(plan)
     }
 
     /// The input gradient of `geo`, if the kernel takes it: its scatter
@@ -106,6 +127,8 @@ impl WholeRows {
             channels,
             src_w,
             dst_w,
+            col_blocks: 1,
+            pad_w: geo.opts.padding.1,
             workgroups,
         })
     }
@@ -138,14 +161,25 @@ impl WholeRows {
             ..Words::default()
         };
         let p: Params = geo.params(op, words)?;
-        let vec_src = self.src_w.is_multiple_of(4) && src.layout.offset.is_multiple_of(4);
+        // Whole source rows, or windows that start on a quad inside the
+        // row: no padding, rows and block steps of whole quads.
+        let [_, _, _, w_in] = geo.input;
+        let quads = if self.col_blocks == 1 {
+            self.src_w.is_multiple_of(4)
+        } else {
+            geo.opts.padding.1 == 0
+                && w_in.is_multiple_of(4)
+                && (self.dst_w * geo.opts.stride.1).is_multiple_of(4)
+        };
+        let vec_src = quads && src.layout.offset.is_multiple_of(4);
         let mut constants = vec![
             ("CB", self.channels as f64),
             ("SRC_W", self.src_w as f64),
             ("DST_W", self.dst_w as f64),
             ("KWC", geo.weight[3] as f64),
             ("SWC", geo.opts.stride.1 as f64),
-            ("PWC", geo.opts.padding.1 as f64),
+            ("PWC", self.pad_w as f64),
+            ("COL_BLOCKS", self.col_blocks as f64),
             ("VEC_SRC", f64::from(u8::from(vec_src))),
             ("VEC_DST", f64::from(u8::from(self.dst_w.is_multiple_of(4)))),
         ];
