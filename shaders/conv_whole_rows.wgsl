@@ -65,6 +65,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> src4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> dst2: array<vec2<f32>>;
 @group(0) @binding(6) var<storage, read> b: array<f32>;
 
 // Shape constants (the host checks them): output channels of the
@@ -80,6 +81,9 @@ override PWC: u32 = 0u;
 // offset that is a multiple of 4); output rows too (DST_W % 4 == 0).
 override VEC_SRC: bool = false;
 override VEC_DST: bool = false;
+// Output rows are whole pairs starting on 8 bytes (DST_W and ow even):
+// two values per store (each store is a loop over the lanes on lavapipe).
+override VEC2_DST: bool = false;
 // conv2d_whole_rows: the output passes through ReLU as it is stored.
 override RELU: bool = false;
 // conv2d_whole_rows: output rows wider than 16 are split into COL_BLOCKS
@@ -280,6 +284,17 @@ fn store_channels(cols: array<vec4<f32>, 16>, q: u32, at: vec4<u32>, ok: vec4<bo
         store_column_quad(cols, 3u, at, ok, bias);
         return;
     }
+    if (VEC2_DST) {
+        store_column_pair(cols, 0u, at, ok, bias);
+        store_column_pair(cols, 1u, at, ok, bias);
+        store_column_pair(cols, 2u, at, ok, bias);
+        store_column_pair(cols, 3u, at, ok, bias);
+        store_column_pair(cols, 4u, at, ok, bias);
+        store_column_pair(cols, 5u, at, ok, bias);
+        store_column_pair(cols, 6u, at, ok, bias);
+        store_column_pair(cols, 7u, at, ok, bias);
+        return;
+    }
     store_column(cols, 0u, at, ok, bias);
     store_column(cols, 1u, at, ok, bias);
     store_column(cols, 2u, at, ok, bias);
@@ -308,6 +323,20 @@ fn store_column(cols: array<vec4<f32>, 16>, i: u32, at: vec4<u32>, ok: vec4<bool
     if (ok.y) { dst[at.y + i] = v.y; }
     if (ok.z) { dst[at.z + i] = v.z; }
     if (ok.w) { dst[at.w + i] = v.w; }
+}
+
+// Columns 2 k and 2 k + 1 of 4 channel rows, one vec2 store per row.
+fn store_column_pair(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
+    let i = 2u * k;
+    if (i >= DST_W) {
+        return;
+    }
+    let a = out(cols[i] + bias);
+    let b = out(cols[i + 1u] + bias);
+    if (ok.x) { dst2[at.x / 2u + k] = vec2<f32>(a.x, b.x); }
+    if (ok.y) { dst2[at.y / 2u + k] = vec2<f32>(a.y, b.y); }
+    if (ok.z) { dst2[at.z / 2u + k] = vec2<f32>(a.z, b.z); }
+    if (ok.w) { dst2[at.w / 2u + k] = vec2<f32>(a.w, b.w); }
 }
 
 // Columns 4 k .. 4 k + 3 of 4 channel rows, one vec4 store per row (the

@@ -182,6 +182,7 @@ impl WholeRows {
             ("COL_BLOCKS", self.col_blocks as f64),
             ("VEC_SRC", f64::from(u8::from(vec_src))),
             ("VEC_DST", f64::from(u8::from(self.dst_w.is_multiple_of(4)))),
+            ("VEC2_DST", f64::from(u8::from(self.dst_w % 4 == 2))),
         ];
         // Only when set, so that the plain convolution keeps one pipeline.
         if relu {
@@ -198,6 +199,7 @@ impl WholeRows {
             bind(3, src),
             bind(4, dst),
             bind(5, dst),
+            bind(7, dst),
         ];
         // Only the forward pass has a bias binding.
         if self.entry == FORWARD {
