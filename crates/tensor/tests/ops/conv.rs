@@ -367,6 +367,12 @@ fn whole_row_kernels_cover_their_shape_constants() {
             o((1, 1), (0, 0), 1),
         ),
         (
+            "stride 3 past a 2x2 kernel: rows and columns no tap reaches",
+            [8, 3, 7, 8],
+            [2, 3, 2, 2],
+            o((3, 3), (0, 0), 1),
+        ),
+        (
             "LeNet conv1, 24 wide in two blocks",
             [8, 1, 28, 28],
             [6, 1, 5, 5],
