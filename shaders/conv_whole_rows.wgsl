@@ -63,6 +63,7 @@ struct Params {
 // dense from 0).
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 @group(0) @binding(3) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> src2: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dst4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> dst2: array<vec2<f32>>;
@@ -80,6 +81,9 @@ override PWC: u32 = 0u;
 // Source rows are whole, 16-byte aligned vec4s (SRC_W % 4 == 0 and an
 // offset that is a multiple of 4); output rows too (DST_W % 4 == 0).
 override VEC_SRC: bool = false;
+// Whole source rows are pairs starting on 8 bytes (SRC_W even, an even
+// offset; one block per row): two values per load.
+override VEC2_SRC: bool = false;
 override VEC_DST: bool = false;
 // Output rows are whole pairs starting on 8 bytes (DST_W and ow even):
 // two values per store (each store is a loop over the lanes on lavapipe).
@@ -201,6 +205,17 @@ fn load_quad(q: u32, at: u32, start: i32, width: u32) {
         row[i + 1u] = v.y;
         row[i + 2u] = v.z;
         row[i + 3u] = v.w;
+        return;
+    }
+    if (VEC2_SRC) {
+        let lo = src2[at / 2u + 2u * q];
+        row[i] = lo.x;
+        row[i + 1u] = lo.y;
+        if (i + 2u < SRC_W) {
+            let hi = src2[at / 2u + 2u * q + 1u];
+            row[i + 2u] = hi.x;
+            row[i + 3u] = hi.y;
+        }
         return;
     }
     row[i] = src[at + i];

@@ -172,6 +172,8 @@ impl WholeRows {
                 && (self.dst_w * geo.opts.stride.1).is_multiple_of(4)
         };
         let vec_src = quads && src.layout.offset.is_multiple_of(4);
+        let pairs = self.col_blocks == 1 && self.src_w % 4 == 2;
+        let vec2_src = pairs && src.layout.offset.is_multiple_of(2);
         let mut constants = vec![
             ("CB", self.channels as f64),
             ("SRC_W", self.src_w as f64),
@@ -181,6 +183,7 @@ impl WholeRows {
             ("PWC", self.pad_w as f64),
             ("COL_BLOCKS", self.col_blocks as f64),
             ("VEC_SRC", f64::from(u8::from(vec_src))),
+            ("VEC2_SRC", f64::from(u8::from(vec2_src))),
             ("VEC_DST", f64::from(u8::from(self.dst_w.is_multiple_of(4)))),
             ("VEC2_DST", f64::from(u8::from(self.dst_w % 4 == 2))),
         ];
@@ -197,6 +200,7 @@ impl WholeRows {
             bind(1, w),
             bind(2, src),
             bind(3, src),
+            bind(8, src),
             bind(4, dst),
             bind(5, dst),
             bind(7, dst),
