@@ -90,13 +90,14 @@ override VEC_DST: bool = false;
 override VEC2_DST: bool = false;
 // conv2d_whole_rows: the output passes through ReLU as it is stored.
 override RELU: bool = false;
-// conv2d_whole_rows: output rows wider than 16 are split into COL_BLOCKS
-// blocks of DST_W columns (ow == COL_BLOCKS * DST_W). An invocation then
-// loads the window of SRC_W = (DST_W - 1) * SWC + KWC columns its block
-// reads, from column block * DST_W * SWC - pad_w, with the columns outside
-// the row read as 0 (the host passes PWC = 0: the window holds the
-// padding). VEC_SRC then means the windows are whole, aligned vec4s
-// inside the row.
+// Output rows wider than 16 are split into COL_BLOCKS blocks of DST_W
+// columns. An invocation then loads the window of SRC_W source columns
+// its block needs, with the columns outside the row read as 0, and PWC
+// places the window: in the forward pass it starts at column block *
+// DST_W * SWC - pad_w (PWC = 0: the window holds the padding); in the
+// input gradient at (block * DST_W + pad_w - PWC) / SWC, where PWC >= KWC
+// - 1 makes it reach every dy column that meets the block. VEC_SRC then
+// means the windows are whole, aligned vec4s inside the row.
 override COL_BLOCKS: u32 = 1u;
 
 const LANES: u32 = 8u;
@@ -466,11 +467,18 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
 // @end
     let cin_g = p.c_in / p.groups;
     let cout_g = p.c_out / p.groups;
-    let t = work(wid.x + wid.y * nwg.x, lid.x, p.h, cin_g);
+    let t = work(wid.x + wid.y * nwg.x, lid.x, p.h * COL_BLOCKS, cin_g);
     if (t.idle) {
         return;
     }
-    let iy = t.row;
+    let iy = t.row / COL_BLOCKS;
+    // With blocks, the window of dy columns that reach dx columns ix0 ..:
+    // from (ix0 + pad_w - PWC) / sw, an exact division (the host makes
+    // DST_W a multiple of sw and PWC - pad_w one too).
+    let ix0 = t.row % COL_BLOCKS * DST_W;
+    let first_col = i32(ix0 + p.pad_w) - i32(PWC);
+    let sw = i32(p.stride_w);
+    let start = select(first_col / sw, -((-first_col) / sw), first_col < 0);
     // Kernel rows ky with oy * sh + ky = iy + ph and 0 <= oy < oh: every
     // sh-th from the first, the same in every lane.
     let sh = opaque(p.stride_h);
@@ -486,12 +494,12 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
         let filters = p.w_offset + (co * cin_g + t.c0) * kk;
         for (var ky = ky_first; ky < ky_end; ky += sh) {
             let oy = (top - ky) / sh;
-            load_row(plane + oy * p.ow, 0, p.ow);
+            load_row(plane + oy * p.ow, start, p.ow);
             load_taps(filters + ky * p.kw, kk, t.last, lane);
             apply_row(false);
         }
     }
     let hw = p.h * p.w;
-    let plane = ((t.n * p.c_in + t.g * cin_g + t.c0) * p.h + iy) * p.w;
+    let plane = ((t.n * p.c_in + t.g * cin_g + t.c0) * p.h + iy) * p.w + ix0;
     store_block(plane, hw, t.live, t.last, array<vec4<f32>, 4>());
 }

@@ -373,6 +373,12 @@ fn whole_row_kernels_cover_their_shape_constants() {
             o((3, 3), (0, 0), 1),
         ),
         (
+            "CNN3 conv1, dx 28 wide in two blocks",
+            [8, 1, 28, 28],
+            [16, 1, 3, 3],
+            o((2, 2), (1, 1), 1),
+        ),
+        (
             "LeNet conv1, 24 wide in two blocks",
             [8, 1, 28, 28],
             [6, 1, 5, 5],

@@ -585,13 +585,22 @@ pub fn try_conv2d_backward_input_with(
         return Ok(dx);
     }
     let (dy, w) = (dy.contiguous(), w.contiguous());
-    if let Some(plan) = WholeRows::input_gradient(&geo).filter(|_| kernel.rows()) {
+    let rows = RowConv::input_gradient(&geo);
+    let unit = opts.stride == (1, 1) && opts.dilation.1 == 1;
+    let rows_fit = kernel.rows() && unit && rows.config().is_some();
+    // Whole rows, but in blocks of columns only where the stride-1 row
+    // kernel does not run: LeNet's conv1 (one input channel, so 3 of the
+    // 4 channels of a block are padding) in blocks 2.1 / 2.9 against 3.1 /
+    // 3.2 GFLOP/s on the row kernel; CNN3's conv1 (stride 2) 2.6 / 2.8
+    // against 0.98 / 0.98 on the general one (`cargo xtask bench --only
+    // conv2d_backward_input`, two interleaved rounds).
+    let whole = WholeRows::input_gradient(&geo)
+        .filter(|plan| kernel.rows() && !(plan.blocked() && rows_fit));
+    if let Some(plan) = whole {
         plan.run(OP, &geo, kernel.subgroups(), [&dy, &w, &dx], None, false)?;
         return Ok(dx);
     }
-    let rows = RowConv::input_gradient(&geo);
-    let unit = opts.stride == (1, 1) && opts.dilation.1 == 1;
-    if kernel.rows() && unit && rows.config().is_some() {
+    if rows_fit {
         rows.run(OP, &geo, [&dy, &w, &dx], None, true, false)?;
         return Ok(dx);
     }

@@ -23,6 +23,10 @@ use crate::tensor::Tensor;
 const MAX_DST: usize = 16;
 /// ... and source row (the row they load).
 const MAX_SRC: usize = 32;
+/// The narrowest block of columns a wider row is split into: narrower
+/// blocks would load overlapping windows for little work (widths like 17
+/// or 23, with no divisor in between, stay on the other kernels).
+const MIN_BLOCK: usize = 4;
 /// The widest kernel (the tap loop is unrolled to this many columns).
 const MAX_KW: usize = 8;
 
@@ -69,7 +73,7 @@ impl WholeRows {
         if ow <= MAX_DST {
             return WholeRows::new(FORWARD, geo, c_out / g, (w, ow), oh);
         }
-        let blocks = (2..=ow).find(|&b| ow.is_multiple_of(b) && ow / b <= MAX_DST)?;
+        let blocks = (2..=ow / MIN_BLOCK).find(|&b| ow.is_multiple_of(b) && ow / b <= MAX_DST)?;
         let dst_w = ow / blocks;
         let window = (dst_w - 1) * sw + kw;
         let mut plan = WholeRows::new(FORWARD, geo, c_out / g, (window, dst_w), oh * blocks)?;
@@ -80,11 +84,47 @@ impl WholeRows {
 
     /// The input gradient of `geo`, if the kernel takes it: its scatter
     /// walks the source (dy) columns, up to `MAX_DST` of them.
+    ///
+    /// dx rows wider than `MAX_DST` are split into the fewest blocks of
+    /// equal width (a multiple of the column stride) whose dy windows fit.
     pub(super) fn input_gradient(geo: &ConvGeometry) -> Option<WholeRows> {
         let [_, c_in, h, w] = geo.input;
         let [_, _, _, ow] = geo.output;
         let g = geo.opts.groups;
-        WholeRows::new(INPUT_GRADIENT, geo, c_in / g, (ow, w), h).filter(|_| ow <= MAX_DST)
+        if w <= MAX_DST {
+            return WholeRows::new(INPUT_GRADIENT, geo, c_in / g, (ow, w), h)
+                .filter(|_| ow <= MAX_DST);
+        }
+        let (sw, kw, pw) = (geo.opts.stride.1, geo.weight[3], geo.opts.padding.1);
+        // The window of a block starting at dx column ix0 begins at dy
+        // column (ix0 + pw - pwc) / sw: exact for every block when the
+        // blocks are multiples of sw and pwc - pw is one too, and early
+        // enough when pwc >= kw - 1.
+        let pwc = (kw - 1) + (pw + sw - (kw - 1) % sw) % sw;
+        let window = |dst_w: usize| (dst_w - 1 + pwc) / sw + 1;
+        let blocks = (2..=w / MIN_BLOCK).find(|&b| {
+            let dst_w = w / b;
+            w.is_multiple_of(b)
+                && dst_w <= MAX_DST
+                && dst_w.is_multiple_of(sw)
+                && window(dst_w) <= MAX_DST
+        })?;
+        let dst_w = w / blocks;
+        let mut plan = WholeRows::new(
+            INPUT_GRADIENT,
+            geo,
+            c_in / g,
+            (window(dst_w), dst_w),
+            h * blocks,
+        )?;
+        plan.col_blocks = blocks;
+        plan.pad_w = pwc;
+        Some(plan)
+    }
+
+    /// Whether output rows are split into blocks of columns.
+    pub(super) fn blocked(&self) -> bool {
+        self.col_blocks > 1
     }
 
     /// Dilation 1, batches that fill a workgroup's 8 lanes (smaller ones
@@ -166,6 +206,9 @@ impl WholeRows {
         let [_, _, _, w_in] = geo.input;
         let quads = if self.col_blocks == 1 {
             self.src_w.is_multiple_of(4)
+        } else if self.entry == INPUT_GRADIENT {
+            // Its windows start before the row (and at any column).
+            false
         } else {
             geo.opts.padding.1 == 0
                 && w_in.is_multiple_of(4)
