@@ -383,12 +383,15 @@ fn store_block(plane: u32, hw: u32, live: bool, last: u32, bias: array<vec4<f32>
     store_channels(acc3, 3u, plane + (lanes + 12u) * hw, vec4<bool>(live) & (lanes + 12u <= vec4<u32>(last)), bias[3]);
 }
 
-// Which (group, block of CB output channels, output row, block of 8 images)
-// a workgroup computes, images fastest; lane l is image 8 * block + l.
+// Which (group, block of CB output channels, output row and block of its
+// columns, block of 8 images) a workgroup computes, images fastest; lane l
+// is image 8 * block + l.
 struct Work {
     n: u32,
     live: bool,
+    // The output row, and the first column of its block.
     row: u32,
+    col0: u32,
     g: u32,
     // The block's first channel within its group, and its last real one.
     c0: u32,
@@ -402,15 +405,17 @@ fn work(wg_index: u32, lane_in_group: u32, rows: u32, channels: u32) -> Work {
     let c_blocks = (channels + CB - 1u) / CB;
     let nb = wg_index % n_blocks;
     var rest = wg_index / n_blocks;
-    let row_index = rest % rows;
-    rest /= rows;
+    let row_block = rest % (rows * COL_BLOCKS);
+    rest /= rows * COL_BLOCKS;
     let cb = rest % c_blocks;
     let g = rest / c_blocks;
     let n_raw = nb * LANES + lane_in_group;
     let c0 = cb * CB;
     let live = n_raw < p.n;
     let idle = g >= p.groups;
-    return Work(min(n_raw, p.n - 1u), live, row_index, g, c0, min(CB, channels - c0) - 1u, idle);
+    let row = row_block / COL_BLOCKS;
+    let col0 = row_block % COL_BLOCKS * DST_W;
+    return Work(min(n_raw, p.n - 1u), live, row, col0, g, c0, min(CB, channels - c0) - 1u, idle);
 }
 
 @compute @workgroup_size(LANES)
@@ -420,13 +425,12 @@ fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 // @end
     let cin_g = p.c_in / p.groups;
     let cout_g = p.c_out / p.groups;
-    let t = work(wid.x + wid.y * nwg.x, lid.x, p.oh * COL_BLOCKS, cout_g);
+    let t = work(wid.x + wid.y * nwg.x, lid.x, p.oh, cout_g);
     if (t.idle) {
         return;
     }
-    let oy = t.row / COL_BLOCKS;
-    let ox0 = t.row % COL_BLOCKS * DST_W;
-    let start = i32(ox0 * p.stride_w) - i32(p.pad_w);
+    let oy = t.row;
+    let start = i32(t.col0 * p.stride_w) - i32(p.pad_w);
     // Kernel rows ky with 0 <= oy * sh - ph + ky < h, the same in every lane.
     let top = oy * p.stride_h;
     let ky_first = min(p.pad_h - min(top, p.pad_h), p.kh);
@@ -444,7 +448,7 @@ fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
         }
     }
     let ohw = p.oh * p.ow;
-    let plane = (t.n * p.c_out + co0) * ohw + oy * p.ow + ox0;
+    let plane = (t.n * p.c_out + co0) * ohw + oy * p.ow + t.col0;
     let first = p.b_offset + co0;
     let bias = array<vec4<f32>, 4>(bias_quad(0u, first, t.last), bias_quad(1u, first, t.last), bias_quad(2u, first, t.last), bias_quad(3u, first, t.last));
     store_block(plane, ohw, t.live, t.last, bias);
@@ -467,16 +471,15 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
 // @end
     let cin_g = p.c_in / p.groups;
     let cout_g = p.c_out / p.groups;
-    let t = work(wid.x + wid.y * nwg.x, lid.x, p.h * COL_BLOCKS, cin_g);
+    let t = work(wid.x + wid.y * nwg.x, lid.x, p.h, cin_g);
     if (t.idle) {
         return;
     }
-    let iy = t.row / COL_BLOCKS;
-    // With blocks, the window of dy columns that reach dx columns ix0 ..:
-    // from (ix0 + pad_w - PWC) / sw, an exact division (the host makes
+    let iy = t.row;
+    // With blocks, the window of dy columns that reach dx columns col0 ..:
+    // from (col0 + pad_w - PWC) / sw, an exact division (the host makes
     // DST_W a multiple of sw and PWC - pad_w one too).
-    let ix0 = t.row % COL_BLOCKS * DST_W;
-    let first_col = i32(ix0 + p.pad_w) - i32(PWC);
+    let first_col = i32(t.col0 + p.pad_w) - i32(PWC);
     let sw = i32(p.stride_w);
     let start = select(first_col / sw, -((-first_col) / sw), first_col < 0);
     // Kernel rows ky with oy * sh + ky = iy + ph and 0 <= oy < oh: every
@@ -500,6 +503,6 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
         }
     }
     let hw = p.h * p.w;
-    let plane = ((t.n * p.c_in + t.g * cin_g + t.c0) * p.h + iy) * p.w + ix0;
+    let plane = ((t.n * p.c_in + t.g * cin_g + t.c0) * p.h + iy) * p.w + t.col0;
     store_block(plane, hw, t.live, t.last, array<vec4<f32>, 4>());
 }
