@@ -1,5 +1,5 @@
 // A 2-D convolution (NCHW, dilation 1) over narrow images and its input
-// gradient, one whole output row per invocation:
+// gradient, one whole output row (or block of its columns) per invocation:
 //
 //   conv2d_whole_rows:                  y[n, co, oy, ox] = b[co] + sum_{ci, ky, kx}
 //                                           x[n, ci, oy*sh - ph + ky, ox*sw - pw + kx]
@@ -8,7 +8,8 @@
 //                                           dy[n, co, oy, ox] * w[co, ci, ky, kx]
 //                                           over oy*sh - ph + ky = iy, ox*sw - pw + kx = ix
 //
-// An invocation owns one output row (y or dx) of CB channels in registers.
+// An invocation owns one output row (y or dx) of CB channels in registers
+// (or, for rows wider than 16, a block of its columns: COL_BLOCKS below).
 // For every channel it reduces over and every kernel row ky that meets its
 // row, it loads that source row (x or dy) once and applies every kernel
 // column to it: the forward pass gathers (acc[ox] += x[ix] * w), the input
@@ -70,8 +71,9 @@ struct Params {
 @group(0) @binding(6) var<storage, read> b: array<f32>;
 
 // Shape constants (the host checks them): output channels of the
-// invocation's row (4, 8 or 16), source and output row widths (up to 32 and
-// 16), kernel width (up to 8), column stride and padding.
+// invocation's row (4, 8 or 16), source and output row (or window and
+// block) widths (up to 32, 16 for the input gradient's dy, and 16),
+// kernel width (up to 8), column stride and padding.
 override CB: u32 = 8u;
 override SRC_W: u32 = 8u;
 override DST_W: u32 = 12u;

@@ -43,9 +43,9 @@ pub(super) struct WholeRows {
     /// Widths of the rows (or windows) read and written.
     src_w: usize,
     dst_w: usize,
-    /// Blocks of `dst_w` columns per output row (forward only), and the
-    /// column padding the kernel applies (0 with blocks: their windows
-    /// hold it).
+    /// Blocks of `dst_w` columns per output row, and the kernel's `PWC`:
+    /// the column padding, or with blocks what places their windows (0 in
+    /// the forward pass, whose windows hold the padding; see the shader).
     col_blocks: usize,
     pad_w: usize,
     /// Workgroups: (group, channel block, output row and column block,
