@@ -321,14 +321,14 @@ fn input_gradient_handles_padding_wider_than_the_kernel() {
 #[test]
 fn whole_row_kernels_cover_their_shape_constants() {
     // The whole-row kernels take batches of 8 or more with output rows up
-    // to 16 wide (the forward pass reads x rows up to 32 wide, and splits
-    // wider outputs into blocks of equal width, each reading its window of
-    // x with the padding in it): here 8 to 11
+    // to 16 wide (the forward pass reads x rows up to 32 wide); wider
+    // outputs are split into blocks of equal width, each reading its
+    // window of the source row with the padding in it. Here: 8 to 11
     // images (a last workgroup with idle lanes), 4, 8 and 16 channels per
-    // invocation with partial and several blocks, rows that are whole
-    // quads (vec4 loads and stores) and that are not, strides, paddings
-    // (one wider than the kernel), groups and 8-wide kernels; with and
-    // without subgroups.
+    // invocation with partial and several blocks, rows of whole quads
+    // (vec4 loads and stores), of pairs (vec2) and of neither, strides,
+    // paddings (one wider than the kernel), groups, 8-wide kernels, and
+    // blocks of columns in both passes; with and without subgroups.
     let o = |stride, padding, groups| Conv2dOptions {
         stride,
         padding,
