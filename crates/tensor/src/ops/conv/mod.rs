@@ -10,7 +10,8 @@
 //!   for the weight gradient when `dy`'s rows are whole quads;
 //! - whole-row kernels (`whole_rows.rs`) for the forward pass and the input
 //!   gradient of batches of 8 or more narrow images, at any stride: one
-//!   output row per invocation, no work on padding;
+//!   output row (or block of its columns) per invocation, no work on
+//!   padding;
 //! - general kernels for every other shape.
 //!
 //! [`ConvKernel`] chooses between them (for tests and comparisons). Nothing
@@ -686,8 +687,8 @@ pub fn try_conv2d_backward_weight_with(
     let sw = opts.stride.1;
     // The row kernel reads dy's rows as aligned quads.
     let aligned = ow.is_multiple_of(4) && dy.layout.offset.is_multiple_of(4);
-    let nv = window_vec4s(sw, kw).filter(|_| opts.dilation.1 == 1 && aligned);
-    if let (true, Some(nv)) = (kernel.rows(), nv) {
+    let nv = window_vec4s(sw, kw).filter(|_| kernel.rows() && opts.dilation.1 == 1 && aligned);
+    if let Some(nv) = nv {
         // (chunk of pixel quads, group, block of 4 CQ output channels, block
         // of TR tap rows (ci, ky)); each tap row holds 4 TQ >= kw columns.
         // Up to about 16 blocks of 4 x 4 (20 when that takes all tap rows):
