@@ -32,3 +32,59 @@ fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 // @swap entry-backward
 fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
 // @end
+
+// The weight gradient's dy rows: lane l loads output channel l's (and
+// l + 8's) row, and each column reaches the other lanes by subgroupShuffle.
+// @swap dy-columns
+fn load_grad_rows(at: u32, step: u32, last: u32, lane: u32) {
+    let mine = min(lane, last) * step + at;
+    let more = min(lane + 8u, last) * step + at;
+    for_each_column(mine, more);
+}
+
+fn for_each_column(mine: u32, more: u32) {
+    grad_value(0u, mine, more);
+    grad_value(1u, mine, more);
+    grad_value(2u, mine, more);
+    grad_value(3u, mine, more);
+    grad_value(4u, mine, more);
+    grad_value(5u, mine, more);
+    grad_value(6u, mine, more);
+    grad_value(7u, mine, more);
+    grad_value(8u, mine, more);
+    grad_value(9u, mine, more);
+    grad_value(10u, mine, more);
+    grad_value(11u, mine, more);
+    grad_value(12u, mine, more);
+    grad_value(13u, mine, more);
+    grad_value(14u, mine, more);
+    grad_value(15u, mine, more);
+}
+
+fn grad_value(ox: u32, mine: u32, more: u32) {
+    if (ox >= DST_W) {
+        return;
+    }
+    grad_lo[ox] = grad[mine + ox];
+    if (CB > 8u) {
+        grad_hi[ox] = grad[more + ox];
+    }
+}
+
+fn load_column(ox: u32, at: u32, step: u32, last: u32) {
+    let lo = grad_lo[ox];
+    column[0] = vec4<f32>(subgroupShuffle(lo, 0u), subgroupShuffle(lo, 1u), subgroupShuffle(lo, 2u), subgroupShuffle(lo, 3u));
+    if (CB > 4u) {
+        column[1] = vec4<f32>(subgroupShuffle(lo, 4u), subgroupShuffle(lo, 5u), subgroupShuffle(lo, 6u), subgroupShuffle(lo, 7u));
+    }
+    if (CB > 8u) {
+        let hi = grad_hi[ox];
+        column[2] = vec4<f32>(subgroupShuffle(hi, 0u), subgroupShuffle(hi, 1u), subgroupShuffle(hi, 2u), subgroupShuffle(hi, 3u));
+        column[3] = vec4<f32>(subgroupShuffle(hi, 4u), subgroupShuffle(hi, 5u), subgroupShuffle(hi, 6u), subgroupShuffle(hi, 7u));
+    }
+}
+// @end
+
+// @swap entry-weight
+fn conv2d_backward_weight_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+// @end

@@ -508,3 +508,182 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
     let plane = ((t.n * p.c_in + t.g * cin_g + t.c0) * p.h + iy) * p.w + t.col0;
     store_block(plane, hw, t.live, t.last, array<vec4<f32>, 4>());
 }
+
+// ---------------------------------------------------------------------------
+// conv2d_backward_weight_whole_rows:
+//   dw[co, ci, ky, kx] = sum_{n, oy, ox} dy[n, co, oy, ox] * x[n, ci, oy*sh - ph + ky, ox*sw - pw + kx]
+//
+// The 8 lanes of a workgroup are 8 input channels of a group at one kernel
+// row ky, for a block of CB output channels and a chunk of images (`chunk`
+// images each, `splits` chunks). Each lane loads its own x rows; the dy
+// rows are the same for all lanes: in the subgroup variant lane l loads
+// output channel l's (and l + 8's) and passes its values by
+// subgroupShuffle. acc0[kx] holds output channels 0 .. 3 of the block at
+// tap kx (acc1 .. acc3 the next ones). Each chunk's sums go to its own
+// slice of dst, `[splits, c_out, cin_g, kh, kw]`, which
+// conv2d_backward_weight_sum adds.
+@group(0) @binding(9) var<storage, read> grad: array<f32>;
+
+// The dy rows of the block's channels at the current (image, oy), one
+// value per lane and column (channel `lane` in grad_lo, `lane + 8` in
+// grad_hi), and the column being applied as vec4s per channel quad.
+var<private> grad_lo: array<f32, 16>;
+var<private> grad_hi: array<f32, 16>;
+var<private> column: array<vec4<f32>, 4>;
+
+// @swap dy-columns
+// Column ox of the block's dy rows (channel c's row at at + c * step,
+// channels past `last` repeating it), loaded by every lane.
+fn load_grad_rows(at: u32, step: u32, last: u32, lane: u32) {
+}
+
+fn grad_quad(channels: vec4<u32>, ox: u32, at: u32, step: u32, last: u32) -> vec4<f32> {
+    let c = min(channels, vec4<u32>(last)) * step + at + ox;
+    return vec4<f32>(grad[c.x], grad[c.y], grad[c.z], grad[c.w]);
+}
+
+fn load_column(ox: u32, at: u32, step: u32, last: u32) {
+    column[0] = grad_quad(vec4<u32>(0u, 1u, 2u, 3u), ox, at, step, last);
+    if (CB > 4u) {
+        column[1] = grad_quad(vec4<u32>(4u, 5u, 6u, 7u), ox, at, step, last);
+    }
+    if (CB > 8u) {
+        column[2] = grad_quad(vec4<u32>(8u, 9u, 10u, 11u), ox, at, step, last);
+        column[3] = grad_quad(vec4<u32>(12u, 13u, 14u, 15u), ox, at, step, last);
+    }
+}
+// @end
+
+// Column ox of dy meets x column ox * SWC - PWC + kx through tap kx.
+fn weight_tap(ox: u32, kx: u32) {
+    let ix = i32(ox * SWC + kx) - i32(PWC);
+    if (kx >= KWC || ix < 0 || ix >= i32(SRC_W)) {
+        return;
+    }
+    let v = row[ix];
+    acc0[kx] += column[0] * v;
+    if (CB > 4u) {
+        acc1[kx] += column[1] * v;
+    }
+    if (CB > 8u) {
+        acc2[kx] += column[2] * v;
+        acc3[kx] += column[3] * v;
+    }
+}
+
+fn weight_column(ox: u32, at: u32, step: u32, last: u32) {
+    if (ox >= DST_W) {
+        return;
+    }
+    load_column(ox, at, step, last);
+    weight_tap(ox, 0u);
+    weight_tap(ox, 1u);
+    weight_tap(ox, 2u);
+    weight_tap(ox, 3u);
+    weight_tap(ox, 4u);
+    weight_tap(ox, 5u);
+    weight_tap(ox, 6u);
+    weight_tap(ox, 7u);
+}
+
+fn weight_row(at: u32, step: u32, last: u32) {
+    weight_column(0u, at, step, last);
+    weight_column(1u, at, step, last);
+    weight_column(2u, at, step, last);
+    weight_column(3u, at, step, last);
+    weight_column(4u, at, step, last);
+    weight_column(5u, at, step, last);
+    weight_column(6u, at, step, last);
+    weight_column(7u, at, step, last);
+    weight_column(8u, at, step, last);
+    weight_column(9u, at, step, last);
+    weight_column(10u, at, step, last);
+    weight_column(11u, at, step, last);
+    weight_column(12u, at, step, last);
+    weight_column(13u, at, step, last);
+    weight_column(14u, at, step, last);
+    weight_column(15u, at, step, last);
+}
+
+// Tap kx of channels 4 q .. 4 q + 3 (at at + j * step, when ok[j]).
+fn store_weight_quad(q: u32, kx: u32, at: u32, step: u32, ok: vec4<bool>) {
+    if (4u * q >= CB || kx >= KWC) {
+        return;
+    }
+    var v = acc0[kx];
+    if (q == 1u) { v = acc1[kx]; }
+    if (q == 2u) { v = acc2[kx]; }
+    if (q == 3u) { v = acc3[kx]; }
+    let base = at + 4u * q * step + kx;
+    if (ok.x) { dst[base] = v.x; }
+    if (ok.y) { dst[base + step] = v.y; }
+    if (ok.z) { dst[base + 2u * step] = v.z; }
+    if (ok.w) { dst[base + 3u * step] = v.w; }
+}
+
+fn store_weight_taps(q: u32, at: u32, step: u32, ok: vec4<bool>) {
+    store_weight_quad(q, 0u, at, step, ok);
+    store_weight_quad(q, 1u, at, step, ok);
+    store_weight_quad(q, 2u, at, step, ok);
+    store_weight_quad(q, 3u, at, step, ok);
+    store_weight_quad(q, 4u, at, step, ok);
+    store_weight_quad(q, 5u, at, step, ok);
+    store_weight_quad(q, 6u, at, step, ok);
+    store_weight_quad(q, 7u, at, step, ok);
+}
+
+@compute @workgroup_size(LANES)
+// @swap entry-weight
+fn conv2d_backward_weight_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lane = lid.x;
+// @end
+    let cin_g = p.c_in / p.groups;
+    let cout_g = p.c_out / p.groups;
+    // Workgroups: (chunk, group, block of 8 input channels, ky, block of CB
+    // output channels), output channels fastest.
+    let co_blocks = (cout_g + CB - 1u) / CB;
+    let ci_blocks = (cin_g + LANES - 1u) / LANES;
+    var rest = wid.x + wid.y * nwg.x;
+    let cob = rest % co_blocks;
+    rest /= co_blocks;
+    let ky = rest % p.kh;
+    rest /= p.kh;
+    let cib = rest % ci_blocks;
+    rest /= ci_blocks;
+    let g = rest % p.groups;
+    let chunk = rest / p.groups;
+    if (chunk >= p.splits) {
+        return;
+    }
+    let ci_raw = cib * LANES + lid.x;
+    let ci = min(ci_raw, cin_g - 1u);
+    let c0 = cob * CB;
+    let co0 = g * cout_g + c0;
+    let last = min(CB, cout_g - c0) - 1u;
+    // Output rows whose input row oy * sh - ph + ky lies inside x.
+    let sh = opaque(p.stride_h);
+    let oy_first = select(0u, (p.pad_h - ky + sh - 1u) / sh, p.pad_h > ky);
+    let oy_end = select(0u, min(opaque(p.oh), (p.h - 1u + p.pad_h - ky) / sh + 1u), p.h + p.pad_h > ky);
+    let ohw = p.oh * p.ow;
+    let n0 = chunk * p.chunk;
+    let n_end = min(n0 + p.chunk, opaque(p.n));
+    for (var n = n0; n < n_end; n++) {
+        let x_plane = p.x_offset + (n * p.c_in + g * cin_g + ci) * p.h * p.w;
+        let dy_plane = p.dy_offset + (n * p.c_out + co0) * ohw;
+        for (var oy = oy_first; oy < oy_end; oy++) {
+            load_row(x_plane + (oy * sh + ky - p.pad_h) * p.w, 0, p.w);
+            let at = dy_plane + oy * p.ow;
+            load_grad_rows(at, ohw, last, lane);
+            weight_row(at, ohw, last);
+        }
+    }
+    // dw[co, ci, ky, kx] of this chunk: channel co0 + c at at + c * step.
+    let step = cin_g * p.kh * p.kw;
+    let at = chunk * p.c_out * step + co0 * step + (ci * p.kh + ky) * p.kw;
+    let live = ci_raw < cin_g;
+    let lanes = vec4<u32>(0u, 1u, 2u, 3u);
+    store_weight_taps(0u, at, step, vec4<bool>(live) & (lanes <= vec4<u32>(last)));
+    store_weight_taps(1u, at, step, vec4<bool>(live) & (lanes + 4u <= vec4<u32>(last)));
+    store_weight_taps(2u, at, step, vec4<bool>(live) & (lanes + 8u <= vec4<u32>(last)));
+    store_weight_taps(3u, at, step, vec4<bool>(live) & (lanes + 12u <= vec4<u32>(last)));
+}

@@ -71,16 +71,16 @@ fn conv2d_gradients_match_finite_differences() {
     check_gradients("conv2d groups 2", &ins, 1e-2, 2e-2, |t| {
         t[0].conv2d(&t[1], None, grouped)
     });
-    // A batch of 8 or more narrow images: the input gradient by whole rows
-    // (`conv2d_backward_input_rows`).
+    // A batch of 8 or more narrow images with 4 input channels: the input
+    // and weight gradients by whole rows (`conv_whole_rows.wgsl`).
     let strided = Conv2dOptions {
         stride: (1, 2),
         padding: (2, 1),
         ..Conv2dOptions::default()
     };
     let ins = [
-        Input::new(&[9, 2, 3, 5], -1.0, 1.0, 48),
-        Input::new(&[3, 2, 3, 2], -1.0, 1.0, 49),
+        Input::new(&[9, 4, 3, 5], -1.0, 1.0, 48),
+        Input::new(&[3, 4, 3, 2], -1.0, 1.0, 49),
     ];
     check_gradients("conv2d batch 9", &ins, 1e-2, 2e-2, |t| {
         t[0].conv2d(&t[1], None, strided)

@@ -461,6 +461,32 @@ fn whole_row_kernels_cover_their_shape_constants() {
             TOL,
         );
     }
+    // The weight gradient by whole rows (groups of 4 or more input
+    // channels, any batch) from x and dy at odd offsets: rows read one value
+    // at a time.
+    let tx = at_offset(&x, xs, 1);
+    let (_, dw, _) = cpu_backward(&x, xs, &w, ws, &dy, Conv2dOptions::default());
+    for kernel in [ConvKernel::Auto, ConvKernel::AutoPortable] {
+        let o = Conv2dOptions::default();
+        let got = try_conv2d_backward_weight_with(&tdy, &tx, &ws, o, kernel);
+        assert_close(
+            &format!("dw from x and dy at offsets ({kernel:?})"),
+            &read(&got.unwrap()),
+            &dw,
+            TOL,
+        );
+    }
+    // The whole-row weight gradient with more workgroups than one grid row
+    // holds: 4,097 groups of 4 input channels, 16 kernel rows each.
+    let c = 4097;
+    check_kernel(
+        "grouped 16x1 kernels, 65,552 weight workgroups",
+        [1, 4 * c, 16, 1],
+        [c, 4, 16, 1],
+        false,
+        o((1, 1), (0, 0), c),
+        ConvKernel::Auto,
+    );
     // More workgroups than one grid row holds (65,535): 16 rows of 4,097
     // one-channel groups.
     let c = 4097;

@@ -40,7 +40,7 @@ use crate::tensor::Tensor;
 mod rows;
 mod whole_rows;
 use rows::{RowConv, window_vec4s};
-use whole_rows::WholeRows;
+use whole_rows::{WeightRows, WholeRows};
 
 /// Which kernels compute a convolution and its gradients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -679,6 +679,10 @@ pub fn try_conv2d_backward_weight_with(
     // dy: [n, c_out, oh, ow], x: [n, c_in, h, w] -> [c_out, c_in / groups, kh, kw]
     let dw = Tensor::uninit(OP, weight_shape, DType::F32)?;
     let (dy, x) = (dy.contiguous(), x.contiguous());
+    if let Some(plan) = WeightRows::new(&geo).filter(|_| kernel.rows()) {
+        plan.run(OP, &geo, kernel.subgroups(), [&dy, &x, &dw])?;
+        return Ok(dw);
+    }
     let g = opts.groups;
     let [c_out, cin_g, kh, kw] = geo.weight;
     let cout_g = c_out / g;

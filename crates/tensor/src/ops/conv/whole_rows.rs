@@ -7,7 +7,7 @@
 //! p`) does for the input gradient: for LeNet's conv2, more than half of
 //! its multiply-adds.
 
-use super::{ConvGeometry, LANES, Params, Words, bind};
+use super::{ConvGeometry, LANES, Params, Words, add_chunks, bind, partials, split};
 use crate::error::Result;
 use crate::runtime::{Kernel, grid_1d, rt};
 use crate::shaders::{CONV_WHOLE_ROWS, CONV_WHOLE_ROWS_SUBGROUP};
@@ -27,6 +27,9 @@ const MAX_SRC: usize = 32;
 /// blocks would load overlapping windows for little work (widths like 17
 /// or 23, with no divisor in between, stay on the other kernels).
 const MIN_BLOCK: usize = 4;
+/// The fewest input channels per group the weight gradient takes: its 8
+/// lanes are input channels, so fewer leave most of them idle.
+const MIN_WEIGHT_LANES: usize = 4;
 /// The widest kernel (the tap loop is unrolled to this many columns).
 const MAX_KW: usize = 8;
 
@@ -155,11 +158,7 @@ impl WholeRows {
         // gradients alike (CNN3's conv2 12.2 / 12.1 against 11.0 / 14.6).
         // Only 6 channels in blocks of 16 lost: 13.1 / 14.3 against 19.7 /
         // 20.3.
-        let channels = match channels_out {
-            0..=4 => 4,
-            5..=8 => 8,
-            _ => 16,
-        };
+        let channels = channels_per_invocation(channels_out);
         let g = geo.opts.groups;
         let workgroups = n.div_ceil(LANES as usize) * rows * channels_out.div_ceil(channels) * g;
         Some(WholeRows {
@@ -260,5 +259,119 @@ impl WholeRows {
             grid_1d(threads as u64, LANES),
         );
         Ok(())
+    }
+}
+
+/// The weight gradient by whole rows (`conv2d_backward_weight_whole_rows`):
+/// the 8 lanes of a workgroup are 8 input channels at one kernel row, for
+/// a block of output channels and a chunk of the batch. Each lane loads its
+/// own x rows and the dy rows are shared (by `subgroupShuffle` where
+/// subgroups allow), so every loaded value meets a whole row of taps and a
+/// block of channels.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WeightRows {
+    /// Output channels per invocation: 4, 8 or 16.
+    channels: usize,
+    /// The batch's split: chunks of `chunk` images.
+    chunks: usize,
+    chunk: usize,
+    /// Workgroups per chunk: (group, block of 8 input channels, ky, block
+    /// of output channels).
+    workgroups: usize,
+}
+
+impl WeightRows {
+    /// The plan for `geo`, if the kernel takes it: dilation 1, x rows up to
+    /// `MAX_SRC` wide, dy rows up to `MAX_DST`, kernels up to `MAX_KW`
+    /// wide, and at least `MIN_WEIGHT_LANES` input channels per group (the
+    /// lanes are input channels).
+    pub(super) fn new(geo: &ConvGeometry) -> Option<WeightRows> {
+        let [n, _, _, w] = geo.input;
+        let [c_out, cin_g, kh, kw] = geo.weight;
+        let ow = geo.output[3];
+        let g = geo.opts.groups;
+        let fits = geo.opts.dilation == (1, 1)
+            && w <= MAX_SRC
+            && ow <= MAX_DST
+            && kw <= MAX_KW
+            && cin_g >= MIN_WEIGHT_LANES;
+        if !fits || n == 0 {
+            return None;
+        }
+        let cout_g = c_out / g;
+        let channels = channels_per_invocation(cout_g);
+        let workgroups = g * cin_g.div_ceil(LANES as usize) * kh * cout_g.div_ceil(channels);
+        let (chunks, chunk) = split(n, workgroups * LANES as usize, 1);
+        Some(WeightRows {
+            channels,
+            chunks,
+            chunk,
+            workgroups,
+        })
+    }
+
+    /// `dw` (fresh) from `dy` and `x` (dense); with `subgroups`, the
+    /// variant whose lanes share the dy rows.
+    pub(super) fn run(
+        &self,
+        op: &'static str,
+        geo: &ConvGeometry,
+        subgroups: bool,
+        [dy, x, dw]: [&Tensor; 3],
+    ) -> Result<()> {
+        let part = partials(op, dw, self.chunks)?;
+        let words = Words {
+            offsets: [x.layout.offset, 0, 0, dy.layout.offset],
+            threads: self.workgroups * self.chunks * LANES as usize,
+            splits: self.chunks,
+            chunk: self.chunk,
+            ..Words::default()
+        };
+        let p: Params = geo.params(op, words)?;
+        let w = geo.input[3];
+        let vec_src = w.is_multiple_of(4) && x.layout.offset.is_multiple_of(4);
+        let vec2_src = w % 4 == 2 && x.layout.offset.is_multiple_of(2);
+        let constants = [
+            ("CB", self.channels as f64),
+            ("SRC_W", w as f64),
+            ("DST_W", geo.output[3] as f64),
+            ("KWC", geo.weight[3] as f64),
+            ("SWC", geo.opts.stride.1 as f64),
+            ("PWC", geo.opts.padding.1 as f64),
+            ("VEC_SRC", f64::from(u8::from(vec_src))),
+            ("VEC2_SRC", f64::from(u8::from(vec2_src))),
+        ];
+        let shader = if subgroups {
+            &CONV_WHOLE_ROWS_SUBGROUP
+        } else {
+            &CONV_WHOLE_ROWS
+        };
+        let bindings = [
+            bind(2, x),
+            bind(3, x),
+            bind(8, x),
+            bind(9, dy),
+            bind(4, &part),
+        ];
+        rt().dispatch(
+            Kernel::new(shader, "conv2d_backward_weight_whole_rows"),
+            &constants,
+            bytemuck::cast_slice(&p.0),
+            &bindings,
+            grid_1d(
+                (self.workgroups * self.chunks) as u64 * u64::from(LANES),
+                LANES,
+            ),
+        );
+        add_chunks(op, &part, dw, p)
+    }
+}
+
+/// Output channels per invocation for `channels` of a group: 4, 8 or 16.
+fn channels_per_invocation(channels: usize) -> usize {
+    match channels {
+        0..=4 => 4,
+        5..=8 => 8,
+        _ => 16,
     }
 }
