@@ -22,7 +22,8 @@
 //   for every other shape, gathering x one scalar per tap and pixel.
 // Batches of 8 or more narrow images take the whole-row kernels of
 // `conv_whole_rows.wgsl` for the forward pass and the input gradient
-// instead (ops/conv/whole_rows.rs says when).
+// instead, and layers of 4 or more input channels per group its weight
+// gradient (ops/conv/whole_rows.rs says when).
 //
 // Why this shape of kernel, on lavapipe (llvmpipe, the CPU driver): an
 // invocation is one SIMD lane; arithmetic runs 8 lanes at once but every

@@ -1,5 +1,6 @@
 // A 2-D convolution (NCHW, dilation 1) over narrow images and its input
-// gradient, one whole output row (or block of its columns) per invocation:
+// gradient, one whole output row (or block of its columns) per invocation,
+// and its weight gradient (at the end of the file):
 //
 //   conv2d_whole_rows:                  y[n, co, oy, ox] = b[co] + sum_{ci, ky, kx}
 //                                           x[n, ci, oy*sh - ph + ky, ox*sw - pw + kx]

@@ -11,7 +11,8 @@
 //! - whole-row kernels (`whole_rows.rs`) for the forward pass and the input
 //!   gradient of batches of 8 or more narrow images, at any stride: one
 //!   output row (or block of its columns) per invocation, no work on
-//!   padding;
+//!   padding; and for the weight gradient of layers with 4 or more input
+//!   channels per group;
 //! - general kernels for every other shape.
 //!
 //! [`ConvKernel`] chooses between them (for tests and comparisons). Nothing

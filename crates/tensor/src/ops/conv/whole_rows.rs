@@ -1,7 +1,8 @@
 //! The whole-row kernels (`shaders/conv_whole_rows.wgsl`): a convolution's
 //! forward pass and input gradient over narrow images, one output row per
-//! invocation and 8 images per workgroup. Each source row an invocation
-//! loads (x or dy) meets every kernel column and every channel of its
+//! invocation and 8 images per workgroup ([`WholeRows`]), and its weight
+//! gradient with 8 input channels per workgroup ([`WeightRows`]). Each row
+//! an invocation loads meets every kernel column and every channel of its
 //! block in registers, and no tap that lands in the padding is computed,
 //! which the stride-1 row kernel (a convolution of dy padded by `k - 1 -
 //! p`) does for the input gradient: for LeNet's conv2, more than half of
