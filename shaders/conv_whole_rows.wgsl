@@ -533,8 +533,9 @@ var<private> grad_hi: array<f32, 16>;
 var<private> column: array<vec4<f32>, 4>;
 
 // @swap dy-columns
-// Column ox of the block's dy rows (channel c's row at at + c * step,
-// channels past `last` repeating it), loaded by every lane.
+// Without subgroups nothing is loaded ahead: every lane loads each column
+// of the block's dy rows itself (channel c's row at at + c * step,
+// channels past `last` repeating it).
 fn load_grad_rows(at: u32, step: u32, last: u32, lane: u32) {
 }
 
