@@ -10,7 +10,7 @@
 
 use super::{ConvGeometry, LANES, Params, Words, add_chunks, bind, partials, split};
 use crate::error::Result;
-use crate::runtime::{Kernel, grid_1d, rt};
+use crate::runtime::{Binding, Kernel, grid_1d, rt};
 use crate::shaders::{CONV_WHOLE_ROWS, CONV_WHOLE_ROWS_SUBGROUP};
 use crate::tensor::Tensor;
 
@@ -234,11 +234,6 @@ impl WholeRows {
         if relu {
             constants.push(("RELU", 1.0));
         }
-        let shader = if subgroups {
-            &CONV_WHOLE_ROWS_SUBGROUP
-        } else {
-            &CONV_WHOLE_ROWS
-        };
         let mut bindings = vec![
             bind(1, w),
             bind(2, src),
@@ -252,12 +247,13 @@ impl WholeRows {
         if self.entry == FORWARD {
             bindings.push(bind(6, b));
         }
-        rt().dispatch(
-            Kernel::new(shader, self.entry),
+        launch(
+            self.entry,
+            subgroups,
             &constants,
-            bytemuck::cast_slice(&p.0),
+            &p,
             &bindings,
-            grid_1d(threads as u64, LANES),
+            self.workgroups,
         );
         Ok(())
     }
@@ -342,11 +338,6 @@ impl WeightRows {
             ("VEC_SRC", f64::from(u8::from(vec_src))),
             ("VEC2_SRC", f64::from(u8::from(vec2_src))),
         ];
-        let shader = if subgroups {
-            &CONV_WHOLE_ROWS_SUBGROUP
-        } else {
-            &CONV_WHOLE_ROWS
-        };
         let bindings = [
             bind(2, x),
             bind(3, x),
@@ -354,18 +345,35 @@ impl WeightRows {
             bind(9, dy),
             bind(4, &part),
         ];
-        rt().dispatch(
-            Kernel::new(shader, "conv2d_backward_weight_whole_rows"),
-            &constants,
-            bytemuck::cast_slice(&p.0),
-            &bindings,
-            grid_1d(
-                (self.workgroups * self.chunks) as u64 * u64::from(LANES),
-                LANES,
-            ),
-        );
+        let entry = "conv2d_backward_weight_whole_rows";
+        let workgroups = self.workgroups * self.chunks;
+        launch(entry, subgroups, &constants, &p, &bindings, workgroups);
         add_chunks(op, &part, dw, p)
     }
+}
+
+/// Dispatches `workgroups` workgroups of `entry` (of 8 lanes each), from
+/// the variant that shares loads through subgroups when `subgroups`.
+fn launch(
+    entry: &'static str,
+    subgroups: bool,
+    constants: &[(&'static str, f64)],
+    p: &Params,
+    bindings: &[Binding<'_>],
+    workgroups: usize,
+) {
+    let shader = if subgroups {
+        &CONV_WHOLE_ROWS_SUBGROUP
+    } else {
+        &CONV_WHOLE_ROWS
+    };
+    rt().dispatch(
+        Kernel::new(shader, entry),
+        constants,
+        bytemuck::cast_slice(&p.0),
+        bindings,
+        grid_1d(workgroups as u64 * u64::from(LANES), LANES),
+    );
 }
 
 /// Output channels per invocation for `channels` of a group: 4, 8 or 16.
