@@ -328,15 +328,29 @@ fn print_profile(rt: &Runtime) {
         return;
     }
     let total: f64 = profile.iter().map(|k| k.total.as_secs_f64()).sum();
+    let first: f64 = profile
+        .iter()
+        .map(|k| k.first_dispatches.as_secs_f64())
+        .sum();
     println!("kernel profile (each dispatch alone, with its submit and wait):");
+    println!(
+        "  {:>6} {:>9}   {:>7} {:>8}         {:>9}  {:>5}",
+        "", "total", "calls", "per call", "first", "pipes"
+    );
     for k in profile.iter().take(25) {
         println!(
-            "  {:>6.1}% {:>9.3} s {:>7} calls {:>8.1} us/call  {}",
+            "  {:>6.1}% {:>9.3} s {:>7} {:>8.1} us/call {:>7.3} s {:>5}  {}",
             100.0 * k.total.as_secs_f64() / total,
             k.total.as_secs_f64(),
             k.calls,
             1e6 * k.total.as_secs_f64() / k.calls as f64,
+            k.first_dispatches.as_secs_f64(),
+            k.pipelines,
             k.kernel
         );
     }
+    println!(
+        "  first dispatches of {} pipelines (where lavapipe compiles): {first:.3} s of {total:.3} s",
+        profile.iter().map(|k| k.pipelines).sum::<u64>()
+    );
 }

@@ -226,7 +226,7 @@ impl Runtime {
             let _ = self.wait_idle();
             let took = start.elapsed();
             let mut profile = profile.lock().unwrap_or_else(|p| p.into_inner());
-            profile.record(kernel.shader.name, kernel.entry, took);
+            profile.record(kernel.shader.name, kernel.entry, constants, took);
             return;
         }
         if batch.dispatches >= st.max_dispatches {

@@ -6,8 +6,12 @@
 //! and adds the cost of a submission and a wait to every entry, so the
 //! totals rank kernels rather than measure them: use the benchmarks for
 //! figures.
+//!
+//! The first dispatch of each pipeline (a kernel with one set of pipeline
+//! constants) is also totalled apart: drivers that compile at the first
+//! dispatch, lavapipe among them, spend a cold start's time there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// Time spent in one kernel while profiling.
@@ -19,11 +23,28 @@ pub struct KernelTime {
     pub calls: u64,
     /// Their summed wall time, each including a submission and a wait.
     pub total: Duration,
+    /// Pipelines of this kernel dispatched (one per set of constants).
+    pub pipelines: u64,
+    /// The summed wall time of each pipeline's first dispatch, included in
+    /// `total`.
+    pub first_dispatches: Duration,
 }
 
 #[derive(Default)]
+struct Totals {
+    calls: u64,
+    total: Duration,
+    pipelines: u64,
+    first_dispatches: Duration,
+}
+
+/// A pipeline's identity: shader, entry point and constants (as bits).
+type PipelineKey = (&'static str, &'static str, Vec<(&'static str, u64)>);
+
+#[derive(Default)]
 pub(crate) struct Profile {
-    by_kernel: HashMap<(&'static str, &'static str), (u64, Duration)>,
+    by_kernel: HashMap<(&'static str, &'static str), Totals>,
+    dispatched: HashSet<PipelineKey>,
 }
 
 impl Profile {
@@ -31,21 +52,40 @@ impl Profile {
         std::env::var("WGRAD_PROFILE").is_ok_and(|v| !v.is_empty() && v != "0")
     }
 
-    pub(crate) fn record(&mut self, shader: &'static str, entry: &'static str, took: Duration) {
+    pub(crate) fn record(
+        &mut self,
+        shader: &'static str,
+        entry: &'static str,
+        constants: &[(&'static str, f64)],
+        took: Duration,
+    ) {
+        let key = (
+            shader,
+            entry,
+            constants.iter().map(|&(n, v)| (n, v.to_bits())).collect(),
+        );
+        let first = self.dispatched.insert(key);
         let slot = self.by_kernel.entry((shader, entry)).or_default();
-        slot.0 += 1;
-        slot.1 += took;
+        slot.calls += 1;
+        slot.total += took;
+        if first {
+            slot.pipelines += 1;
+            slot.first_dispatches += took;
+        }
     }
 
-    /// The kernels by total time, largest first; clears the profile.
+    /// The kernels by total time, largest first; clears the totals (the
+    /// pipelines already dispatched stay known, being compiled).
     pub(crate) fn take(&mut self) -> Vec<KernelTime> {
         let mut out: Vec<KernelTime> = self
             .by_kernel
             .drain()
-            .map(|((shader, entry), (calls, total))| KernelTime {
+            .map(|((shader, entry), t)| KernelTime {
                 kernel: format!("{shader}:{entry}"),
-                calls,
-                total,
+                calls: t.calls,
+                total: t.total,
+                pipelines: t.pipelines,
+                first_dispatches: t.first_dispatches,
             })
             .collect();
         out.sort_by_key(|k| std::cmp::Reverse(k.total));
