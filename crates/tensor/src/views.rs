@@ -87,6 +87,10 @@ impl Tensor {
     /// `t.reshape(shape)`: a view when possible, else a contiguous copy.
     pub fn try_reshape(&self, shape: &[isize]) -> Result<Tensor> {
         infer_shape("reshape", self.shape(), shape)?;
+        if self.is_contiguous() {
+            // Dense at any offset (a slice of a batch, say): a view.
+            return self.try_view(shape);
+        }
         self.contiguous().try_view(shape)
     }
 

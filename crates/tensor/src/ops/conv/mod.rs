@@ -327,6 +327,17 @@ impl Params {
     }
 }
 
+/// `t` as the kernels read it: dense in the standard order, from wherever
+/// it starts. A view that already is (a slice of a batch, say) is read in
+/// place, at its offset, rather than copied.
+fn dense(t: &Tensor) -> Tensor {
+    if t.is_contiguous() {
+        t.clone()
+    } else {
+        t.contiguous()
+    }
+}
+
 fn require_f32(op: &'static str, tensors: &[&Tensor]) -> Result<()> {
     match tensors.iter().find(|t| t.dtype != DType::F32) {
         Some(t) => Err(TensorError::DType { op, dtype: t.dtype }),
@@ -502,7 +513,7 @@ fn forward(
     if y.numel() == 0 {
         return Ok(y);
     }
-    let (x, w) = (x.contiguous(), w.contiguous());
+    let (x, w) = (dense(x), dense(w));
     let has_bias = bias.is_some();
     let bias = bias.map(Tensor::contiguous);
     if let Some(plan) = WholeRows::forward(&geo).filter(|_| kernel.rows()) {
@@ -586,7 +597,7 @@ pub fn try_conv2d_backward_input_with(
     if dx.numel() == 0 {
         return Ok(dx);
     }
-    let (dy, w) = (dy.contiguous(), w.contiguous());
+    let (dy, w) = (dense(dy), dense(w));
     let rows = RowConv::input_gradient(&geo);
     let unit = opts.stride == (1, 1) && opts.dilation.1 == 1;
     let rows_fit = kernel.rows() && unit && rows.config().is_some();
@@ -679,7 +690,7 @@ pub fn try_conv2d_backward_weight_with(
     check_dy(OP, dy, &geo)?;
     // dy: [n, c_out, oh, ow], x: [n, c_in, h, w] -> [c_out, c_in / groups, kh, kw]
     let dw = Tensor::uninit(OP, weight_shape, DType::F32)?;
-    let (dy, x) = (dy.contiguous(), x.contiguous());
+    let (dy, x) = (dense(dy), dense(x));
     if let Some(plan) = WeightRows::new(&geo).filter(|_| kernel.rows()) {
         plan.run(OP, &geo, kernel.subgroups(), [&dy, &x, &dw])?;
         return Ok(dw);
