@@ -45,6 +45,12 @@ shader!(
     "conv_whole_rows.wgsl",
     "conv_whole_rows.subgroup.wgsl"
 );
+shader!(CONV_WEIGHT_TAPS, "conv_weight_taps.wgsl");
+shader!(
+    CONV_WEIGHT_TAPS_SUBGROUP,
+    "conv_weight_taps.wgsl",
+    "conv_weight_taps.subgroup.wgsl"
+);
 shader!(POOL2D, "pool2d.wgsl");
 shader!(INDEX, "index.wgsl");
 shader!(OPTIM, "optim.wgsl");
@@ -137,11 +143,20 @@ pub fn compose(base: &str, patch: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CONV_SUBGROUP, CONV_WHOLE_ROWS_SUBGROUP, MATMUL_SUBGROUP, compose};
+    use super::{
+        CONV_SUBGROUP, CONV_WEIGHT_TAPS_SUBGROUP, CONV_WHOLE_ROWS_SUBGROUP, MATMUL_SUBGROUP,
+        compose,
+    };
 
     #[test]
     fn every_variant_composes() {
-        for shader in [&MATMUL_SUBGROUP, &CONV_SUBGROUP, &CONV_WHOLE_ROWS_SUBGROUP] {
+        let variants = [
+            &MATMUL_SUBGROUP,
+            &CONV_SUBGROUP,
+            &CONV_WHOLE_ROWS_SUBGROUP,
+            &CONV_WEIGHT_TAPS_SUBGROUP,
+        ];
+        for shader in variants {
             let text = shader.text();
             assert!(text.contains("subgroupShuffle"), "{}", shader.name);
         }

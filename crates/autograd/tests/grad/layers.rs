@@ -85,6 +85,21 @@ fn conv2d_gradients_match_finite_differences() {
     check_gradients("conv2d batch 9", &ins, 1e-2, 2e-2, |t| {
         t[0].conv2d(&t[1], None, strided)
     });
+    // One input channel and 10 output channels: the weight gradient of a
+    // first layer (`conv_weight_taps.wgsl`), two channels per lane.
+    let first = Conv2dOptions {
+        stride: (2, 2),
+        padding: (1, 1),
+        ..Conv2dOptions::default()
+    };
+    let ins = [
+        Input::new(&[2, 1, 6, 7], -1.0, 1.0, 90),
+        Input::new(&[10, 1, 3, 3], -1.0, 1.0, 91),
+        Input::new(&[10], -1.0, 1.0, 92),
+    ];
+    check_gradients("conv2d first layer", &ins, 1e-2, 2e-2, |t| {
+        t[0].conv2d(&t[1], Some(&t[2]), first)
+    });
 }
 
 #[test]

@@ -85,6 +85,9 @@ fn cpu_conv2d(
 
 /// The three gradients by scattering dy back through every tap:
 /// y += x * w gives dx += dy * w, dw += dy * x; db sums dy per channel.
+/// The sums are taken in f64: a first layer's weight gradient sums tens
+/// of thousands of products (LeNet's conv1 over 50 images: 28,800), and
+/// an f32 running sum that long drifts past the tolerance by itself.
 fn cpu_backward(
     x: &[f32],
     xs: [usize; 4],
@@ -93,18 +96,19 @@ fn cpu_backward(
     dy: &[f32],
     o: Conv2dOptions,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let mut dx = vec![0.0; x.len()];
-    let mut dw = vec![0.0; w.len()];
+    let mut dx = vec![0.0f64; x.len()];
+    let mut dw = vec![0.0f64; w.len()];
     let ys = for_each_tap(xs, ws, o, |xi, wi, yi| {
-        dx[xi] += dy[yi] * w[wi];
-        dw[wi] += dy[yi] * x[xi];
+        dx[xi] += f64::from(dy[yi]) * f64::from(w[wi]);
+        dw[wi] += f64::from(dy[yi]) * f64::from(x[xi]);
     });
-    let mut db = vec![0.0; ys[1]];
+    let mut db = vec![0.0f64; ys[1]];
     let plane = ys[2] * ys[3];
-    for (i, v) in dy.iter().enumerate() {
-        db[(i / plane) % ys[1]] += v;
+    for (i, &v) in dy.iter().enumerate() {
+        db[(i / plane) % ys[1]] += f64::from(v);
     }
-    (dx, dw, db)
+    let f32s = |v: Vec<f64>| v.into_iter().map(|s| s as f32).collect();
+    (f32s(dx), f32s(dw), f32s(db))
 }
 
 /// Runs forward (plain and through the fused ReLU) and all three backward
@@ -281,6 +285,12 @@ fn row_kernels_cover_their_shape_constants() {
                 stride: (1, 2),
                 ..pad(2, 3)
             },
+        ),
+        (
+            "3 -> 6, rows 36 wide (the row weight gradient)",
+            [2, 3, 5, 36],
+            [6, 3, 3, 3],
+            pad(1, 1),
         ),
         (
             "groups 2, 6 -> 8",
@@ -501,9 +511,114 @@ fn whole_row_kernels_cover_their_shape_constants() {
 }
 
 #[test]
+fn first_layer_weight_gradient_covers_its_shape_constants() {
+    // `conv2d_backward_weight_taps` takes 1 to 3 input channels per group,
+    // rows up to 32 wide and kernels up to 5 x 5: its lanes are output
+    // channels (1 or 2 per lane, one or more blocks of 8 or 16), each with
+    // every tap in registers. Here: x rows of whole quads (vec4 loads) and
+    // not, dy rows of quads, pairs and neither, the widest rows, kernels
+    // from 1x1 to 5x5, strides up to 3, padding wider than the kernel,
+    // groups, batches split into uneven chunks and a single image.
+    let o = |stride, padding, groups| Conv2dOptions {
+        stride,
+        padding,
+        dilation: (1, 1),
+        groups,
+    };
+    let cases = [
+        (
+            "LeNet conv1, 50 images",
+            [50, 1, 28, 28],
+            [6, 1, 5, 5],
+            o((1, 1), (0, 0), 1),
+        ),
+        (
+            "CNN3 conv1, 64 images",
+            [64, 1, 28, 28],
+            [16, 1, 3, 3],
+            o((2, 2), (1, 1), 1),
+        ),
+        (
+            "3 -> 20, x 32 wide, stride (3, 2)",
+            [3, 3, 11, 32],
+            [20, 3, 2, 5],
+            o((3, 2), (2, 4), 1),
+        ),
+        (
+            "groups 2 of 2 -> 3, padding 8 past a 1x4 kernel",
+            [2, 4, 7, 13],
+            [6, 2, 1, 4],
+            o((1, 1), (0, 8), 2),
+        ),
+        (
+            "9 channels, 9 wide, one image",
+            [1, 1, 9, 9],
+            [9, 1, 5, 5],
+            o((1, 1), (2, 2), 1),
+        ),
+        (
+            "1x1, dy 32 wide",
+            [2, 1, 6, 32],
+            [4, 1, 1, 1],
+            o((1, 1), (0, 0), 1),
+        ),
+        (
+            "4x5 kernel at stride (2, 3), x 31 wide into the padding",
+            [2, 2, 8, 31],
+            [5, 2, 4, 5],
+            o((2, 3), (0, 2), 1),
+        ),
+    ];
+    // The portable variant differs only in how it loads the x rows.
+    let portable = [
+        "CNN3 conv1, 64 images",
+        "3 -> 20, x 32 wide, stride (3, 2)",
+        "groups 2 of 2 -> 3, padding 8 past a 1x4 kernel",
+    ];
+    for (i, (what, xs, ws, o)) in cases.into_iter().enumerate() {
+        let bias = i % 2 == 0;
+        check_kernel(&format!("{what} (Auto)"), xs, ws, bias, o, ConvKernel::Auto);
+        if portable.contains(&what) {
+            let what = format!("{what} (AutoPortable)");
+            check_kernel(&what, xs, ws, bias, o, ConvKernel::AutoPortable);
+        }
+    }
+    // x at an odd offset (read one value at a time) and dy at offsets of 2
+    // (pairs) and 3 (single values).
+    let (xs, ws, padded) = ([9, 1, 12, 16], [10, 1, 3, 3], o((1, 1), (1, 1), 1));
+    let x = values(xs.iter().product(), -1.0, 1.0, 15);
+    let dy = values(9 * 10 * 12 * 16, -1.0, 1.0, 16);
+    let (_, dw, _) = cpu_backward(&x, xs, &[0.0; 90], ws, &dy, padded);
+    for (x_at, dy_at) in [(1, 0), (0, 2), (0, 3)] {
+        let tx = at_offset(&x, xs, x_at);
+        let tdy = at_offset(&dy, [9, 10, 12, 16], dy_at);
+        for kernel in [ConvKernel::Auto, ConvKernel::AutoPortable] {
+            let got = try_conv2d_backward_weight_with(&tdy, &tx, &ws, padded, kernel);
+            assert_close(
+                &format!("dw, x at {x_at}, dy at {dy_at} ({kernel:?})"),
+                &read(&got.unwrap()),
+                &dw,
+                TOL,
+            );
+        }
+    }
+    // More workgroups than one grid row holds: 65,537 one-channel groups.
+    let c = 65_537;
+    check_kernel(
+        "depthwise 1x1, 65,537 weight workgroups",
+        [1, c, 1, 1],
+        [c, 1, 1, 1],
+        false,
+        o((1, 1), (0, 0), c),
+        ConvKernel::Auto,
+    );
+}
+
+#[test]
 fn weight_gradient_sums_chunks_of_a_large_batch() {
-    // 64 images of 8 x 8 outputs: both weight-gradient kernels split the
-    // sum over the batch into chunks and add their partial sums.
+    // 64 images of 8 x 8 outputs: the weight-gradient kernels (the
+    // first-layer one for Auto, the general one) split the sum over the
+    // batch into chunks and add their partial sums.
     check(
         "batch 64",
         [64, 3, 10, 10],
@@ -517,7 +632,8 @@ fn weight_gradient_sums_chunks_of_a_large_batch() {
 fn weight_gradient_reads_dy_at_an_aligned_and_an_unaligned_offset() {
     // The row kernel reads dy's rows as 16-byte quads: at offset 4 it may,
     // at offset 3 the general kernel takes over. Both must agree with the CPU.
-    let (xs, ws) = ([3, 2, 6, 10], [4, 2, 3, 3]);
+    // (x rows 42 wide are too wide for the first-layer kernel.)
+    let (xs, ws) = ([3, 2, 6, 42], [4, 2, 3, 3]);
     let o = Conv2dOptions {
         padding: (1, 0),
         ..Default::default()
@@ -525,12 +641,12 @@ fn weight_gradient_reads_dy_at_an_aligned_and_an_unaligned_offset() {
     let x = values(xs.iter().product(), -1.0, 1.0, 9);
     let w = values(ws.iter().product(), -1.0, 1.0, 10);
     let tx = Tensor::from_slice(&x, &xs);
-    let n_dy = 3 * 4 * 6 * 8;
+    let n_dy = 3 * 4 * 6 * 40;
     for offset in [4, 3] {
         let dys = values(n_dy + offset, -1.0, 1.0, 11);
         let tdy = Tensor::from_slice(&dys, &[n_dy + offset])
             .narrow(0, offset, n_dy)
-            .reshape(&[3, 4, 6, 8]);
+            .reshape(&[3, 4, 6, 40]);
         let (_, dw, _) = cpu_backward(&x, xs, &w, ws, &dys[offset..], o);
         assert_close(
             &format!("backward weight, dy at offset {offset}"),

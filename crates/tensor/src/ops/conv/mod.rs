@@ -1,7 +1,7 @@
 //! 2-D convolution (NCHW) and its three gradients (`shaders/conv.wgsl`).
 //!
 //! Each is an implicit GEMM: a matrix product over the taps whose im2col
-//! operand is never stored. Two families of kernels (see the shader's
+//! operand is never stored. Four families of kernels (see the shaders'
 //! header for why they look the way they do on lavapipe):
 //! - row kernels, for dilation 1 along w, `stride_w` 1 or 2 and kernels up
 //!   to 8 wide: `conv2d_rows` for the forward pass and, at stride 1, the
@@ -13,6 +13,9 @@
 //!   output row (or block of its columns) per invocation, no work on
 //!   padding; and for the weight gradient of layers with 4 or more input
 //!   channels per group;
+//! - the weight gradient of layers with 1 to 3 input channels per group, a
+//!   network's first layer (`weight_taps.rs`): lanes are output channels,
+//!   each holding every tap of its kernel in registers;
 //! - general kernels for every other shape.
 //!
 //! [`ConvKernel`] chooses between them (for tests and comparisons). Nothing
@@ -39,8 +42,10 @@ use crate::shaders::{CONV, CONV_SUBGROUP};
 use crate::tensor::Tensor;
 
 mod rows;
+mod weight_taps;
 mod whole_rows;
 use rows::{RowConv, window_vec4s};
+use weight_taps::WeightTaps;
 use whole_rows::{WeightRows, WholeRows};
 
 /// Which kernels compute a convolution and its gradients.
@@ -692,6 +697,10 @@ pub fn try_conv2d_backward_weight_with(
     let dw = Tensor::uninit(OP, weight_shape, DType::F32)?;
     let (dy, x) = (dense(dy), dense(x));
     if let Some(plan) = WeightRows::new(&geo).filter(|_| kernel.rows()) {
+        plan.run(OP, &geo, kernel.subgroups(), [&dy, &x, &dw])?;
+        return Ok(dw);
+    }
+    if let Some(plan) = WeightTaps::new(&geo).filter(|_| kernel.rows()) {
         plan.run(OP, &geo, kernel.subgroups(), [&dy, &x, &dw])?;
         return Ok(dw);
     }
