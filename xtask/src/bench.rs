@@ -341,10 +341,12 @@ fn micro_benchmarks(
             })?);
         }
     }
-    // Small products of the training workloads: W2's Linear(784, 10)
-    // forward and weight gradient, and a LeNet conv2 as a batched GEMM.
-    let small: [(&str, Vec<usize>, Vec<usize>, bool); 5] = [
+    // Small products of the workloads: W2's Linear(784, 10) forward and
+    // weight gradient, W5's Linear(256, 10) over 1,000 images, and a LeNet
+    // conv2 as a batched GEMM.
+    let small: [(&str, Vec<usize>, Vec<usize>, bool); 6] = [
         ("w2_linear_forward", vec![64, 784], vec![10, 784], true),
+        ("w5_linear_forward", vec![1000, 256], vec![10, 256], true),
         ("w2_linear_weight_grad", vec![10, 64], vec![64, 784], false),
         ("lenet_conv2_gemm", vec![16, 150], vec![50, 150, 64], false),
         (
