@@ -92,3 +92,34 @@ impl Profile {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Profile;
+
+    #[test]
+    fn first_dispatches_are_totalled_once_per_pipeline() {
+        let ms = Duration::from_millis;
+        let mut p = Profile::default();
+        // Two pipelines of one kernel (other constants), one dispatched twice.
+        p.record("conv.wgsl", "conv", &[("CB", 8.0)], ms(300));
+        p.record("conv.wgsl", "conv", &[("CB", 8.0)], ms(2));
+        p.record("conv.wgsl", "conv", &[("CB", 16.0)], ms(200));
+        p.record("add.wgsl", "add", &[], ms(20));
+        let k = p.take();
+        assert_eq!(k.len(), 2);
+        assert_eq!(k[0].kernel, "conv.wgsl:conv");
+        assert_eq!((k[0].calls, k[0].pipelines), (3, 2));
+        assert_eq!((k[0].total, k[0].first_dispatches), (ms(502), ms(500)));
+        assert_eq!(
+            (k[1].calls, k[1].pipelines, k[1].first_dispatches),
+            (1, 1, ms(20))
+        );
+        // After take(), a pipeline already dispatched is not first again.
+        p.record("add.wgsl", "add", &[], ms(1));
+        let k = p.take();
+        assert_eq!((k[0].pipelines, k[0].first_dispatches), (0, ms(0)));
+    }
+}
