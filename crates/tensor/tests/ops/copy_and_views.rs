@@ -43,6 +43,12 @@ fn reshape_infers_minus_one_and_view_refuses_strided_input() {
     let r = t.reshape(&[3, -1]);
     assert_eq!(r.shape(), &[3, 4]);
     assert!(r.shares_storage(&t), "a contiguous reshape is a view");
+    // So is one of a dense slice that starts past the buffer's beginning
+    // (a batch of a larger tensor), as in PyTorch.
+    let rows = t.narrow(0, 4, 8).reshape(&[2, 4]);
+    assert!(rows.shares_storage(&t), "a dense slice reshapes in place");
+    assert_eq!(rows.layout().offset, 4);
+    assert_eq!(read(&rows), (4..12).map(|v| v as f32).collect::<Vec<_>>());
     let e = r.t().try_view(&[12]).unwrap_err().to_string();
     assert!(e.contains("view") && e.contains("reshape"), "{e}");
     assert_eq!(read(&r.t().reshape(&[-1]))[..4], [0.0, 4.0, 8.0, 1.0]);
