@@ -415,6 +415,44 @@ fn split(items: usize, tiles: usize, min_chunk: usize) -> (usize, usize) {
     }
 }
 
+/// How a weight gradient by whole rows (`whole_rows.rs`, `weight_taps.rs`)
+/// splits the batch: `workgroups` of `LANES` per chunk of `chunk` images,
+/// each chunk summed apart and the chunks added by [`add_chunks`].
+#[derive(Debug, Clone, Copy)]
+struct BatchChunks {
+    workgroups: usize,
+    chunks: usize,
+    chunk: usize,
+}
+
+impl BatchChunks {
+    /// Chunks of `n` images for `workgroups` per chunk ([`split`]).
+    fn new(n: usize, workgroups: usize) -> BatchChunks {
+        let (chunks, chunk) = split(n, workgroups * LANES as usize, 1);
+        BatchChunks {
+            workgroups,
+            chunks,
+            chunk,
+        }
+    }
+
+    /// Workgroups over all chunks.
+    fn total_workgroups(&self) -> usize {
+        self.workgroups * self.chunks
+    }
+
+    /// The params' words for reading `x` and `dy` (dense, at their offsets).
+    fn words(&self, x: &Tensor, dy: &Tensor) -> Words {
+        Words {
+            offsets: [x.layout.offset, 0, 0, dy.layout.offset],
+            threads: self.total_workgroups() * LANES as usize,
+            splits: self.chunks,
+            chunk: self.chunk,
+            ..Words::default()
+        }
+    }
+}
+
 /// Where a split sum's kernel writes: `out` itself for one chunk, else a
 /// `[chunks, ..out]` buffer of partial sums for [`add_chunks`].
 fn partials(op: &'static str, out: &Tensor, chunks: usize) -> Result<Tensor> {

@@ -8,7 +8,7 @@
 //! The whole-row weight gradient (`whole_rows.rs`) makes its lanes input
 //! channels, and a first layer has one.
 
-use super::{ConvGeometry, LANES, Params, Words, add_chunks, bind, partials, split};
+use super::{BatchChunks, ConvGeometry, LANES, Params, add_chunks, bind, partials};
 use crate::error::Result;
 use crate::runtime::{Kernel, grid_1d, rt};
 use crate::shaders::{CONV_WEIGHT_TAPS, CONV_WEIGHT_TAPS_SUBGROUP};
@@ -31,12 +31,9 @@ const MAX_CIN: usize = 3;
 pub(super) struct WeightTaps {
     /// Output channels per lane: 1 or 2.
     slots: usize,
-    /// The batch's split: chunks of `chunk` images.
-    chunks: usize,
-    chunk: usize,
-    /// Workgroups per chunk: (group, input channel, block of 8 * `slots`
-    /// output channels).
-    workgroups: usize,
+    /// Workgroups per chunk of the batch: (group, input channel, block of
+    /// 8 * `slots` output channels).
+    split: BatchChunks,
 }
 
 impl WeightTaps {
@@ -66,12 +63,9 @@ impl WeightTaps {
         let slots = if cout_g > LANES as usize { 2 } else { 1 };
         let block = LANES as usize * slots;
         let workgroups = geo.opts.groups * cin_g * cout_g.div_ceil(block);
-        let (chunks, chunk) = split(n, workgroups * LANES as usize, 1);
         Some(WeightTaps {
             slots,
-            chunks,
-            chunk,
-            workgroups,
+            split: BatchChunks::new(n, workgroups),
         })
     }
 
@@ -84,16 +78,8 @@ impl WeightTaps {
         subgroups: bool,
         [dy, x, dw]: [&Tensor; 3],
     ) -> Result<()> {
-        let part = partials(op, dw, self.chunks)?;
-        let workgroups = self.workgroups * self.chunks;
-        let words = Words {
-            offsets: [x.layout.offset, 0, 0, dy.layout.offset],
-            threads: workgroups * LANES as usize,
-            splits: self.chunks,
-            chunk: self.chunk,
-            ..Words::default()
-        };
-        let p: Params = geo.params(op, words)?;
+        let part = partials(op, dw, self.split.chunks)?;
+        let p: Params = geo.params(op, self.split.words(x, dy))?;
         let w = geo.input[3];
         let ow = geo.output[3];
         let (x_at, dy_at) = (x.layout.offset, dy.layout.offset);
@@ -137,7 +123,10 @@ impl WeightTaps {
             &constants,
             bytemuck::cast_slice(&p.0),
             &bindings,
-            grid_1d(workgroups as u64 * u64::from(LANES), LANES),
+            grid_1d(
+                self.split.total_workgroups() as u64 * u64::from(LANES),
+                LANES,
+            ),
         );
         add_chunks(op, &part, dw, p)
     }

@@ -8,7 +8,7 @@
 //! p`) does for the input gradient: for LeNet's conv2, more than half of
 //! its multiply-adds.
 
-use super::{ConvGeometry, LANES, Params, Words, add_chunks, bind, partials, split};
+use super::{BatchChunks, ConvGeometry, LANES, Params, Words, add_chunks, bind, partials};
 use crate::error::Result;
 use crate::runtime::{Binding, Kernel, grid_1d, rt};
 use crate::shaders::{CONV_WHOLE_ROWS, CONV_WHOLE_ROWS_SUBGROUP};
@@ -269,12 +269,9 @@ impl WholeRows {
 pub(super) struct WeightRows {
     /// Output channels per invocation: 4, 8 or 16.
     channels: usize,
-    /// The batch's split: chunks of `chunk` images.
-    chunks: usize,
-    chunk: usize,
-    /// Workgroups per chunk: (group, block of 8 input channels, ky, block
-    /// of output channels).
-    workgroups: usize,
+    /// Workgroups per chunk of the batch: (group, block of 8 input
+    /// channels, ky, block of output channels).
+    split: BatchChunks,
 }
 
 impl WeightRows {
@@ -298,12 +295,9 @@ impl WeightRows {
         let cout_g = c_out / g;
         let channels = channels_per_invocation(cout_g);
         let workgroups = g * cin_g.div_ceil(LANES as usize) * kh * cout_g.div_ceil(channels);
-        let (chunks, chunk) = split(n, workgroups * LANES as usize, 1);
         Some(WeightRows {
             channels,
-            chunks,
-            chunk,
-            workgroups,
+            split: BatchChunks::new(n, workgroups),
         })
     }
 
@@ -316,15 +310,8 @@ impl WeightRows {
         subgroups: bool,
         [dy, x, dw]: [&Tensor; 3],
     ) -> Result<()> {
-        let part = partials(op, dw, self.chunks)?;
-        let words = Words {
-            offsets: [x.layout.offset, 0, 0, dy.layout.offset],
-            threads: self.workgroups * self.chunks * LANES as usize,
-            splits: self.chunks,
-            chunk: self.chunk,
-            ..Words::default()
-        };
-        let p: Params = geo.params(op, words)?;
+        let part = partials(op, dw, self.split.chunks)?;
+        let p: Params = geo.params(op, self.split.words(x, dy))?;
         let w = geo.input[3];
         let vec_src = w.is_multiple_of(4) && x.layout.offset.is_multiple_of(4);
         let vec2_src = w % 4 == 2 && x.layout.offset.is_multiple_of(2);
@@ -346,7 +333,7 @@ impl WeightRows {
             bind(4, &part),
         ];
         let entry = "conv2d_backward_weight_whole_rows";
-        let workgroups = self.workgroups * self.chunks;
+        let workgroups = self.split.total_workgroups();
         launch(entry, subgroups, &constants, &p, &bindings, workgroups);
         add_chunks(op, &part, dw, p)
     }
