@@ -342,12 +342,20 @@ fn micro_benchmarks(
         }
     }
     // Small products of the workloads: W2's Linear(784, 10) forward and
-    // weight gradient, W5's Linear(256, 10) over 1,000 images, and a LeNet
-    // conv2 as a batched GEMM.
-    let small: [(&str, Vec<usize>, Vec<usize>, bool); 6] = [
+    // weight gradient (from a dense [10, 64] and, as autograd has it, from
+    // the loss gradient [64, 10] transposed), W5's Linear(256, 10) over
+    // 1,000 images, and a LeNet conv2 as a batched GEMM. The `_gt` entry's
+    // a is made as given and read through `.t()`.
+    let small: [(&str, Vec<usize>, Vec<usize>, bool); 7] = [
         ("w2_linear_forward", vec![64, 784], vec![10, 784], true),
         ("w5_linear_forward", vec![1000, 256], vec![10, 256], true),
         ("w2_linear_weight_grad", vec![10, 64], vec![64, 784], false),
+        (
+            "w2_linear_weight_grad_gt",
+            vec![64, 10],
+            vec![64, 784],
+            false,
+        ),
         ("lenet_conv2_gemm", vec![16, 150], vec![50, 150, 64], false),
         (
             "lenet_conv2_gemm_flat",
@@ -368,12 +376,13 @@ fn micro_benchmarks(
             continue;
         }
         let a = Tensor::rand(&a_shape);
+        let a = if label.ends_with("_gt") { a.t() } else { a };
         let b = Tensor::rand(&b_shape);
         let b = if transposed_b { b.t() } else { b };
         let c = a.matmul(&b);
-        let k = a_shape[a_shape.len() - 1];
+        let k = a.shape()[a.dim() - 1];
         let work = 2.0 * (c.numel() * k) as f64 / 1e9;
-        let what = format!("{a_shape:?} @ {:?}", b.shape());
+        let what = format!("{:?} @ {:?}", a.shape(), b.shape());
         out.push(time_runs(rt, name, "GFLOP/s", work, &what, || {
             drop(a.matmul(&b))
         })?);
