@@ -91,6 +91,11 @@ override VEC_DST: bool = false;
 // Output rows are whole pairs starting on 8 bytes (DST_W and ow even):
 // two values per store (each store is a loop over the lanes on lavapipe).
 override VEC2_DST: bool = false;
+// Output rows of width 4k + 2 (one block per row) in planes of a multiple
+// of 4 values: even rows start on 16 bytes and are stored as k vec4s and
+// a vec2, odd rows 8 bytes past and stored as a vec2 and k vec4s. Fewer
+// stores than 2k + 1 vec2s (CNN3's 14-wide rows: 4 against 7).
+override ALT_DST: bool = false;
 // conv2d_whole_rows: the output passes through ReLU as it is stored.
 override RELU: bool = false;
 // Output rows wider than 16 are split into COL_BLOCKS blocks of DST_W
@@ -292,15 +297,22 @@ fn out(v: vec4<f32>) -> vec4<f32> {
 // column: a quarter of the code for lavapipe's compiler to work through
 // before the shape constants remove what is unused (with per-channel
 // stores, creating a pipeline took 0.3 s instead of 0.12 s).
-fn store_channels(cols: array<vec4<f32>, 16>, q: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
+fn store_channels(cols: array<vec4<f32>, 16>, q: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>, odd: bool) {
     if (4u * q >= CB) {
         return;
     }
     if (VEC_DST) {
-        store_column_quad(cols, 0u, at, ok, bias);
-        store_column_quad(cols, 1u, at, ok, bias);
-        store_column_quad(cols, 2u, at, ok, bias);
-        store_column_quad(cols, 3u, at, ok, bias);
+        store_column_quad(cols, 0u, 0u, at, ok, bias);
+        store_column_quad(cols, 0u, 1u, at, ok, bias);
+        store_column_quad(cols, 0u, 2u, at, ok, bias);
+        store_column_quad(cols, 0u, 3u, at, ok, bias);
+        return;
+    }
+    if (ALT_DST) {
+        store_shifted_quad(cols, 0u, odd, at, ok, bias);
+        store_shifted_quad(cols, 1u, odd, at, ok, bias);
+        store_shifted_quad(cols, 2u, odd, at, ok, bias);
+        store_end_pair(cols, odd, at, ok, bias);
         return;
     }
     if (VEC2_DST) {
@@ -358,32 +370,69 @@ fn store_column_pair(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4
     if (ok.w) { dst2[at.w / 2u + k] = vec2<f32>(a.w, b.w); }
 }
 
-// Columns 4 k .. 4 k + 3 of 4 channel rows, one vec4 store per row (the
-// rows start on 16 bytes when VEC_DST).
-fn store_column_quad(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
+// ALT_DST's quad k of 4 channel rows: columns 4 k .. 4 k + 3 of an even
+// row, 4 k + 2 .. 4 k + 5 of an odd one (which starts 8 bytes past 16).
+// The columns are chosen by select, not by a branch on `odd`: lavapipe
+// ran both sides of such a branch, and its stores (an input gradient 1.3x
+// slower than with vec2 stores).
+fn store_shifted_quad(cols: array<vec4<f32>, 16>, k: u32, odd: bool, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
     let i = 4u * k;
-    if (i >= DST_W) {
+    if (i + 5u >= DST_W) {
+        return;
+    }
+    let a = out(select(cols[i], cols[i + 2u], odd) + bias);
+    let b = out(select(cols[i + 1u], cols[i + 3u], odd) + bias);
+    let c = out(select(cols[i + 2u], cols[i + 4u], odd) + bias);
+    let d = out(select(cols[i + 3u], cols[i + 5u], odd) + bias);
+    let q = (at + select(0u, 2u, odd)) / 4u + k;
+    if (ok.x) { dst4[q.x] = vec4<f32>(a.x, b.x, c.x, d.x); }
+    if (ok.y) { dst4[q.y] = vec4<f32>(a.y, b.y, c.y, d.y); }
+    if (ok.z) { dst4[q.z] = vec4<f32>(a.z, b.z, c.z, d.z); }
+    if (ok.w) { dst4[q.w] = vec4<f32>(a.w, b.w, c.w, d.w); }
+}
+
+// ALT_DST's pair of 4 channel rows: the last two columns of an even row,
+// the first two of an odd one.
+fn store_end_pair(cols: array<vec4<f32>, 16>, odd: bool, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
+    // (max: rows narrower than 2 never take this path, but still compile.)
+    let last = max(DST_W, 2u) - 2u;
+    let a = out(select(cols[last], cols[0], odd) + bias);
+    let b = out(select(cols[last + 1u], cols[1], odd) + bias);
+    let q = (at + select(last, 0u, odd)) / 2u;
+    if (ok.x) { dst2[q.x] = vec2<f32>(a.x, b.x); }
+    if (ok.y) { dst2[q.y] = vec2<f32>(a.y, b.y); }
+    if (ok.z) { dst2[q.z] = vec2<f32>(a.z, b.z); }
+    if (ok.w) { dst2[q.w] = vec2<f32>(a.w, b.w); }
+}
+
+// Columns first + 4 k .. first + 4 k + 3 of 4 channel rows, one vec4
+// store per row (the rows start on 16 bytes when VEC_DST).
+fn store_column_quad(cols: array<vec4<f32>, 16>, first: u32, k: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
+    let i = first + 4u * k;
+    if (i + 3u >= DST_W) {
         return;
     }
     let a = out(cols[i] + bias);
     let b = out(cols[i + 1u] + bias);
     let c = out(cols[i + 2u] + bias);
     let d = out(cols[i + 3u] + bias);
-    if (ok.x) { dst4[at.x / 4u + k] = vec4<f32>(a.x, b.x, c.x, d.x); }
-    if (ok.y) { dst4[at.y / 4u + k] = vec4<f32>(a.y, b.y, c.y, d.y); }
-    if (ok.z) { dst4[at.z / 4u + k] = vec4<f32>(a.z, b.z, c.z, d.z); }
-    if (ok.w) { dst4[at.w / 4u + k] = vec4<f32>(a.w, b.w, c.w, d.w); }
+    if (ok.x) { dst4[(at.x + first) / 4u + k] = vec4<f32>(a.x, b.x, c.x, d.x); }
+    if (ok.y) { dst4[(at.y + first) / 4u + k] = vec4<f32>(a.y, b.y, c.y, d.y); }
+    if (ok.z) { dst4[(at.z + first) / 4u + k] = vec4<f32>(a.z, b.z, c.z, d.z); }
+    if (ok.w) { dst4[(at.w + first) / 4u + k] = vec4<f32>(a.w, b.w, c.w, d.w); }
 }
 
 // The block's rows from `plane` (channel c at plane + c * hw), when
 // `live`; `last` is its last real channel, `bias` the biases of its
-// channel quads.
-fn store_block(plane: u32, hw: u32, live: bool, last: u32, bias: array<vec4<f32>, 4>) {
+// channel quads; `row` is the output row's index (its parity places the
+// row's quads with ALT_DST, the same in every lane).
+fn store_block(plane: u32, hw: u32, live: bool, last: u32, bias: array<vec4<f32>, 4>, row: u32) {
     let lanes = vec4<u32>(0u, 1u, 2u, 3u);
-    store_channels(acc0, 0u, plane + lanes * hw, vec4<bool>(live) & (lanes <= vec4<u32>(last)), bias[0]);
-    store_channels(acc1, 1u, plane + (lanes + 4u) * hw, vec4<bool>(live) & (lanes + 4u <= vec4<u32>(last)), bias[1]);
-    store_channels(acc2, 2u, plane + (lanes + 8u) * hw, vec4<bool>(live) & (lanes + 8u <= vec4<u32>(last)), bias[2]);
-    store_channels(acc3, 3u, plane + (lanes + 12u) * hw, vec4<bool>(live) & (lanes + 12u <= vec4<u32>(last)), bias[3]);
+    let odd = (row & 1u) == 1u;
+    store_channels(acc0, 0u, plane + lanes * hw, vec4<bool>(live) & (lanes <= vec4<u32>(last)), bias[0], odd);
+    store_channels(acc1, 1u, plane + (lanes + 4u) * hw, vec4<bool>(live) & (lanes + 4u <= vec4<u32>(last)), bias[1], odd);
+    store_channels(acc2, 2u, plane + (lanes + 8u) * hw, vec4<bool>(live) & (lanes + 8u <= vec4<u32>(last)), bias[2], odd);
+    store_channels(acc3, 3u, plane + (lanes + 12u) * hw, vec4<bool>(live) & (lanes + 12u <= vec4<u32>(last)), bias[3], odd);
 }
 
 // Which (group, block of CB output channels, output row and block of its
@@ -454,7 +503,7 @@ fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     let plane = (t.n * p.c_out + co0) * ohw + oy * p.ow + t.col0;
     let first = p.b_offset + co0;
     let bias = array<vec4<f32>, 4>(bias_quad(0u, first, t.last), bias_quad(1u, first, t.last), bias_quad(2u, first, t.last), bias_quad(3u, first, t.last));
-    store_block(plane, ohw, t.live, t.last, bias);
+    store_block(plane, ohw, t.live, t.last, bias, oy);
 }
 
 // The biases of the block's channels 4 q .. 4 q + 3 (0 without a bias);
@@ -507,7 +556,7 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
     }
     let hw = p.h * p.w;
     let plane = ((t.n * p.c_in + t.g * cin_g + t.c0) * p.h + iy) * p.w + t.col0;
-    store_block(plane, hw, t.live, t.last, array<vec4<f32>, 4>());
+    store_block(plane, hw, t.live, t.last, array<vec4<f32>, 4>(), iy);
 }
 
 // ---------------------------------------------------------------------------
