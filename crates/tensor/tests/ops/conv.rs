@@ -338,7 +338,9 @@ fn whole_row_kernels_cover_their_shape_constants() {
     // invocation with partial and several blocks, rows of whole quads
     // (vec4 loads and stores), of pairs (vec2) and of neither, strides,
     // paddings (one wider than the kernel), groups, 8-wide kernels, and
-    // blocks of columns in both passes; with and without subgroups.
+    // blocks of columns in both passes, rows of width 4k + 2 stored as
+    // vec4s and a vec2 (14 and 10 wide, forward and input gradient); with
+    // and without subgroups.
     let o = |stride, padding, groups| Conv2dOptions {
         stride,
         padding,
@@ -435,6 +437,12 @@ fn whole_row_kernels_cover_their_shape_constants() {
             [8, 2, 4, 23],
             [5, 2, 2, 8],
             o((1, 1), (0, 0), 1),
+        ),
+        (
+            "rows 10 wide in planes of 100: vec4s and a vec2 per row",
+            [8, 2, 10, 10],
+            [3, 2, 3, 3],
+            o((1, 1), (1, 1), 1),
         ),
     ];
     // The portable variant differs only in how it loads weights: it runs
