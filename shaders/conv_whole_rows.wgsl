@@ -302,10 +302,10 @@ fn store_channels(cols: array<vec4<f32>, 16>, q: u32, at: vec4<u32>, ok: vec4<bo
         return;
     }
     if (VEC_DST) {
-        store_column_quad(cols, 0u, 0u, at, ok, bias);
-        store_column_quad(cols, 0u, 1u, at, ok, bias);
-        store_column_quad(cols, 0u, 2u, at, ok, bias);
-        store_column_quad(cols, 0u, 3u, at, ok, bias);
+        store_column_quad(cols, 0u, at, ok, bias);
+        store_column_quad(cols, 1u, at, ok, bias);
+        store_column_quad(cols, 2u, at, ok, bias);
+        store_column_quad(cols, 3u, at, ok, bias);
         return;
     }
     if (ALT_DST) {
@@ -405,21 +405,21 @@ fn store_end_pair(cols: array<vec4<f32>, 16>, odd: bool, at: vec4<u32>, ok: vec4
     if (ok.w) { dst2[q.w] = vec2<f32>(a.w, b.w); }
 }
 
-// Columns first + 4 k .. first + 4 k + 3 of 4 channel rows, one vec4
-// store per row (the rows start on 16 bytes when VEC_DST).
-fn store_column_quad(cols: array<vec4<f32>, 16>, first: u32, k: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
-    let i = first + 4u * k;
-    if (i + 3u >= DST_W) {
+// Columns 4 k .. 4 k + 3 of 4 channel rows, one vec4 store per row (the
+// rows start on 16 bytes when VEC_DST).
+fn store_column_quad(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
+    let i = 4u * k;
+    if (i >= DST_W) {
         return;
     }
     let a = out(cols[i] + bias);
     let b = out(cols[i + 1u] + bias);
     let c = out(cols[i + 2u] + bias);
     let d = out(cols[i + 3u] + bias);
-    if (ok.x) { dst4[(at.x + first) / 4u + k] = vec4<f32>(a.x, b.x, c.x, d.x); }
-    if (ok.y) { dst4[(at.y + first) / 4u + k] = vec4<f32>(a.y, b.y, c.y, d.y); }
-    if (ok.z) { dst4[(at.z + first) / 4u + k] = vec4<f32>(a.z, b.z, c.z, d.z); }
-    if (ok.w) { dst4[(at.w + first) / 4u + k] = vec4<f32>(a.w, b.w, c.w, d.w); }
+    if (ok.x) { dst4[at.x / 4u + k] = vec4<f32>(a.x, b.x, c.x, d.x); }
+    if (ok.y) { dst4[at.y / 4u + k] = vec4<f32>(a.y, b.y, c.y, d.y); }
+    if (ok.z) { dst4[at.z / 4u + k] = vec4<f32>(a.z, b.z, c.z, d.z); }
+    if (ok.w) { dst4[at.w / 4u + k] = vec4<f32>(a.w, b.w, c.w, d.w); }
 }
 
 // The block's rows from `plane` (channel c at plane + c * hw), when
