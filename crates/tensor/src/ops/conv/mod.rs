@@ -37,7 +37,7 @@ use std::sync::OnceLock;
 use crate::dtype::DType;
 use crate::error::{Result, TensorError};
 use crate::ops::{WORKGROUP_SIZE, dispatch_1d, or_panic, to_u32};
-use crate::runtime::{Binding, Kernel, grid_1d, rt};
+use crate::runtime::{Binding, Kernel, Shader, grid_1d, rt};
 use crate::shaders::{CONV, CONV_SUBGROUP};
 use crate::tensor::Tensor;
 
@@ -386,6 +386,27 @@ fn dispatch_kernel(
         bytemuck::cast_slice(&p.0),
         bindings,
         grid_1d(threads as u64, LANES),
+    );
+}
+
+/// Dispatches `workgroups` workgroups of 8 lanes of `entry` from one of
+/// `variants` (portable, with subgroups): the one that shares loads
+/// through subgroups when `subgroups`.
+fn launch(
+    variants: [&'static Shader; 2],
+    entry: &'static str,
+    subgroups: bool,
+    constants: &[(&'static str, f64)],
+    p: &Params,
+    bindings: &[Binding<'_>],
+    workgroups: usize,
+) {
+    rt().dispatch(
+        Kernel::new(variants[usize::from(subgroups)], entry),
+        constants,
+        bytemuck::cast_slice(&p.0),
+        bindings,
+        grid_1d(workgroups as u64 * u64::from(LANES), LANES),
     );
 }
 

@@ -8,9 +8,8 @@
 //! The whole-row weight gradient (`whole_rows.rs`) makes its lanes input
 //! channels, and a first layer has one.
 
-use super::{BatchChunks, ConvGeometry, LANES, Params, add_chunks, bind, partials};
+use super::{BatchChunks, ConvGeometry, LANES, Params, add_chunks, bind, launch, partials};
 use crate::error::Result;
-use crate::runtime::{Kernel, grid_1d, rt};
 use crate::shaders::{CONV_WEIGHT_TAPS, CONV_WEIGHT_TAPS_SUBGROUP};
 use crate::tensor::Tensor;
 
@@ -113,20 +112,11 @@ impl WeightTaps {
             bind(5, dy),
             bind(6, &part),
         ];
-        let shader = if subgroups {
-            &CONV_WEIGHT_TAPS_SUBGROUP
-        } else {
-            &CONV_WEIGHT_TAPS
-        };
-        rt().dispatch(
-            Kernel::new(shader, "conv2d_backward_weight_taps"),
-            &constants,
-            bytemuck::cast_slice(&p.0),
-            &bindings,
-            grid_1d(
-                self.split.total_workgroups() as u64 * u64::from(LANES),
-                LANES,
-            ),
+        let variants = [&CONV_WEIGHT_TAPS, &CONV_WEIGHT_TAPS_SUBGROUP];
+        let entry = "conv2d_backward_weight_taps";
+        let workgroups = self.split.total_workgroups();
+        launch(
+            variants, entry, subgroups, &constants, &p, &bindings, workgroups,
         );
         add_chunks(op, &part, dw, p)
     }

@@ -8,9 +8,9 @@
 //! p`) does for the input gradient: for LeNet's conv2, more than half of
 //! its multiply-adds.
 
-use super::{BatchChunks, ConvGeometry, LANES, Params, Words, add_chunks, bind, partials};
+use super::{BatchChunks, ConvGeometry, LANES, Params, Words, add_chunks, bind, launch, partials};
 use crate::error::Result;
-use crate::runtime::{Binding, Kernel, grid_1d, rt};
+use crate::runtime::Shader;
 use crate::shaders::{CONV_WHOLE_ROWS, CONV_WHOLE_ROWS_SUBGROUP};
 use crate::tensor::Tensor;
 
@@ -33,6 +33,9 @@ const MIN_BLOCK: usize = 4;
 const MIN_WEIGHT_LANES: usize = 4;
 /// The widest kernel (the tap loop is unrolled to this many columns).
 const MAX_KW: usize = 8;
+
+/// The shader, portable and with subgroups.
+const WHOLE_ROWS: [&Shader; 2] = [&CONV_WHOLE_ROWS, &CONV_WHOLE_ROWS_SUBGROUP];
 
 /// The entry points.
 const FORWARD: &str = "conv2d_whole_rows";
@@ -249,6 +252,7 @@ impl WholeRows {
             bindings.push(bind(6, b));
         }
         launch(
+            WHOLE_ROWS,
             self.entry,
             subgroups,
             &constants,
@@ -258,9 +262,7 @@ impl WholeRows {
         );
         Ok(())
     }
-}
 
-impl WholeRows {
     /// Whether the output rows, 4k + 2 wide and whole (one block each) in
     /// planes of a multiple of 4 values, start alternately on 16 bytes and
     /// 8 bytes past: then each is stored as k vec4s and a vec2 (`ALT_DST`)
@@ -353,33 +355,11 @@ impl WeightRows {
         ];
         let entry = "conv2d_backward_weight_whole_rows";
         let workgroups = self.split.total_workgroups();
-        launch(entry, subgroups, &constants, &p, &bindings, workgroups);
+        launch(
+            WHOLE_ROWS, entry, subgroups, &constants, &p, &bindings, workgroups,
+        );
         add_chunks(op, &part, dw, p)
     }
-}
-
-/// Dispatches `workgroups` workgroups of `entry` (of 8 lanes each), from
-/// the variant that shares loads through subgroups when `subgroups`.
-fn launch(
-    entry: &'static str,
-    subgroups: bool,
-    constants: &[(&'static str, f64)],
-    p: &Params,
-    bindings: &[Binding<'_>],
-    workgroups: usize,
-) {
-    let shader = if subgroups {
-        &CONV_WHOLE_ROWS_SUBGROUP
-    } else {
-        &CONV_WHOLE_ROWS
-    };
-    rt().dispatch(
-        Kernel::new(shader, entry),
-        constants,
-        bytemuck::cast_slice(&p.0),
-        bindings,
-        grid_1d(workgroups as u64 * u64::from(LANES), LANES),
-    );
 }
 
 /// Output channels per invocation for `channels` of a group: 4, 8 or 16.
