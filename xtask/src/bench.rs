@@ -247,6 +247,10 @@ fn bench_matmul(rt: &Runtime, n: usize, transposed_b: bool) -> Result<Measuremen
     )
 }
 
+/// A matmul operand of the micro-benchmarks: its shape, and whether it is
+/// read through `.t()` (made in that shape, then transposed).
+type OperandSpec = (&'static [usize], bool);
+
 /// Per-kernel benchmarks: the convolutions of W3/W4 and the kernels every
 /// training step runs.
 fn micro_benchmarks(
@@ -344,41 +348,56 @@ fn micro_benchmarks(
     // Small products of the workloads: W2's Linear(784, 10) forward and
     // weight gradient (from a dense [10, 64] and, as autograd has it, from
     // the loss gradient [64, 10] transposed), W5's Linear(256, 10) over
-    // 1,000 images, and a LeNet conv2 as a batched GEMM. The `_gt` entry's
-    // a is made as given and read through `.t()`.
-    let small: [(&str, Vec<usize>, Vec<usize>, bool); 7] = [
-        ("w2_linear_forward", vec![64, 784], vec![10, 784], true),
-        ("w5_linear_forward", vec![1000, 256], vec![10, 256], true),
-        ("w2_linear_weight_grad", vec![10, 64], vec![64, 784], false),
+    // 1,000 images, and a LeNet conv2 as a batched GEMM. An operand marked
+    // transposed is made in the shape given and read through `.t()`.
+    let (plain, transposed) = (false, true);
+    let small: [(&str, OperandSpec, OperandSpec); 7] = [
+        (
+            "w2_linear_forward",
+            (&[64, 784], plain),
+            (&[10, 784], transposed),
+        ),
+        (
+            "w5_linear_forward",
+            (&[1000, 256], plain),
+            (&[10, 256], transposed),
+        ),
+        (
+            "w2_linear_weight_grad",
+            (&[10, 64], plain),
+            (&[64, 784], plain),
+        ),
         (
             "w2_linear_weight_grad_gt",
-            vec![64, 10],
-            vec![64, 784],
-            false,
+            (&[64, 10], transposed),
+            (&[64, 784], plain),
         ),
-        ("lenet_conv2_gemm", vec![16, 150], vec![50, 150, 64], false),
+        (
+            "lenet_conv2_gemm",
+            (&[16, 150], plain),
+            (&[50, 150, 64], plain),
+        ),
         (
             "lenet_conv2_gemm_flat",
-            vec![16, 150],
-            vec![150, 3200],
-            false,
+            (&[16, 150], plain),
+            (&[150, 3200], plain),
         ),
         (
             "lenet_conv2_gemm_flat_t",
-            vec![3200, 150],
-            vec![16, 150],
-            true,
+            (&[3200, 150], plain),
+            (&[16, 150], transposed),
         ),
     ];
-    for (label, a_shape, b_shape, transposed_b) in small {
+    let operand = |(shape, t): OperandSpec| {
+        let m = Tensor::rand(shape);
+        if t { m.t() } else { m }
+    };
+    for (label, a_spec, b_spec) in small {
         let name = format!("matmul_{label}");
         if !wanted(&name) {
             continue;
         }
-        let a = Tensor::rand(&a_shape);
-        let a = if label.ends_with("_gt") { a.t() } else { a };
-        let b = Tensor::rand(&b_shape);
-        let b = if transposed_b { b.t() } else { b };
+        let (a, b) = (operand(a_spec), operand(b_spec));
         let c = a.matmul(&b);
         let k = a.shape()[a.dim() - 1];
         let work = 2.0 * (c.numel() * k) as f64 / 1e9;
