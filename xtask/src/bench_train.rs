@@ -123,6 +123,8 @@ struct Epoch {
     submissions_per_step: f64,
     /// Buffers the pool created after the first step.
     allocations_after_first_step: u64,
+    /// Device memory the pool holds at the end of the epoch, in MiB.
+    pool_mib: f64,
     /// Test accuracy of the trained model.
     accuracy: f64,
     /// Pipelines created during the epoch.
@@ -162,12 +164,16 @@ pub fn run(
         .unwrap_or(WARM_RUNS)
         .max(1);
     for run in 0..=warm_runs {
+        // The last epoch's model goes first, so that each epoch finds the
+        // pool as the one before left it (two models alive at once would
+        // make the first warm epoch allocate buffers the others need not).
+        drop(model.take());
         wgrad::manual_seed(0);
         let m = workload.model();
         let epoch = train_epoch(rt, workload, &m, &train_dl, &test_dl)?;
         println!(
             "{:<12} {} epoch: {:.3} s, {:.0} samples/s, {} steps, {:.2} submissions/step, \
-             {} buffers allocated after the first step, {} pipelines created \
+             {} buffers allocated after the first step, pool {:.1} MiB, {} pipelines created \
              ({:.2} s in create_compute_pipeline), test accuracy {:.4}",
             workload.name(),
             if run == 0 { "cold" } else { "warm" },
@@ -176,6 +182,7 @@ pub fn run(
             epoch.steps,
             epoch.submissions_per_step,
             epoch.allocations_after_first_step,
+            epoch.pool_mib,
             epoch.pipelines,
             epoch.pipeline_seconds,
             epoch.accuracy,
@@ -211,6 +218,11 @@ pub fn run(
         warm.iter()
             .map(|e| e.allocations_after_first_step as f64)
             .collect(),
+    ));
+    out.push(Measurement::new(
+        format!("{}_pool", workload.name()),
+        "MiB",
+        warm.iter().map(|e| e.pool_mib).collect(),
     ));
     out.push(Measurement::new(
         format!("{}_submissions_per_step", workload.name()),
@@ -256,6 +268,7 @@ fn train_epoch(
     let submissions_per_step =
         (rt.submissions() - submissions) as f64 / steps.saturating_sub(1).max(1) as f64;
     let allocations_after_first_step = rt.pool_stats().allocations - allocations;
+    let pool_mib = rt.pool_stats().allocated_bytes as f64 / f64::from(1 << 20);
     let compiled = rt.compile_stats();
     let pipelines = compiled.pipelines - compiled_before.pipelines;
     let pipeline_seconds = (compiled.time - compiled_before.time).as_secs_f64();
@@ -267,6 +280,7 @@ fn train_epoch(
         steps,
         submissions_per_step,
         allocations_after_first_step,
+        pool_mib,
         accuracy: accuracy(model, test_dl)?,
     })
 }

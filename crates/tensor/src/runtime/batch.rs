@@ -127,20 +127,29 @@ pub(crate) fn grid_1d(threads: u64, workgroup_size: u32) -> [u32; 3] {
 }
 
 impl Runtime {
-    /// A pooled storage buffer of at least `bytes` bytes.
+    /// A pooled storage buffer of at least `bytes` bytes for a kernel (or a
+    /// copy in the pending batch) to write: it may be one that queued work
+    /// still reads, as that work runs first.
     pub(crate) fn alloc(&self, op: &'static str, bytes: u64) -> Result<wgpu::Buffer> {
-        let limit = self.summary.max_storage_binding_bytes;
-        if bytes > limit {
-            return Err(TensorError::TooLarge { op, bytes, limit });
-        }
-        let class = size_class(bytes).min(limit.max(256));
+        let class = self.class_within_limit(op, bytes)?;
         let mut st = self.lock();
-        if let Some(buffer) = st.pool.take(class, self.completed()) {
+        if let Some(buffer) = st.pool.take_for_output(class) {
+            return Ok(buffer);
+        }
+        Ok(self.create_pooled(&mut st, op, class))
+    }
+
+    /// A pooled storage buffer of at least `bytes` bytes that no queued work
+    /// refers to, for `queue.write_buffer`.
+    fn alloc_for_upload(&self, op: &'static str, bytes: u64) -> Result<wgpu::Buffer> {
+        let class = self.class_within_limit(op, bytes)?;
+        let mut st = self.lock();
+        if let Some(buffer) = st.pool.take_for_upload(class, self.completed()) {
             return Ok(buffer);
         }
         // Nothing free: let finished submissions report in, then look again.
         let _ = self.device.poll(wgpu::PollType::Poll);
-        if let Some(buffer) = st.pool.take(class, self.completed()) {
+        if let Some(buffer) = st.pool.take_for_upload(class, self.completed()) {
             return Ok(buffer);
         }
         // A buffer of this class waits for a submission already on its way:
@@ -153,17 +162,31 @@ impl Runtime {
             if let Some((_, submission)) = submission {
                 self.wait_for_submission(index, submission.clone());
             }
-            if let Some(buffer) = st.pool.take(class, self.completed()) {
+            if let Some(buffer) = st.pool.take_for_upload(class, self.completed()) {
                 return Ok(buffer);
             }
         }
+        Ok(self.create_pooled(&mut st, op, class))
+    }
+
+    /// The size class for `bytes`, or the error of a tensor beyond the
+    /// adapter's largest storage binding.
+    fn class_within_limit(&self, op: &'static str, bytes: u64) -> Result<u64> {
+        let limit = self.summary.max_storage_binding_bytes;
+        if bytes > limit {
+            return Err(TensorError::TooLarge { op, bytes, limit });
+        }
+        Ok(size_class(bytes).min(limit.max(256)))
+    }
+
+    fn create_pooled(&self, st: &mut State, op: &'static str, class: u64) -> wgpu::Buffer {
         st.pool.created(class);
-        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(op),
             size: class,
             usage: STORAGE_USAGE,
             mapped_at_creation: false,
-        }))
+        })
     }
 
     /// Gives a buffer back to the pool once the GPU is done with it.
@@ -175,9 +198,9 @@ impl Runtime {
 
     /// A pooled buffer holding `bytes` (uploaded before any pending work runs).
     pub(crate) fn upload(&self, op: &'static str, bytes: &[u8]) -> Result<wgpu::Buffer> {
-        let buffer = self.alloc(op, bytes.len() as u64)?;
-        // A buffer from the free list is referenced by no queued work, so
-        // the write may run before the pending batch without a flush.
+        let buffer = self.alloc_for_upload(op, bytes.len() as u64)?;
+        // No queued work refers to the buffer, so the write may run before
+        // the pending batch without a flush.
         if !bytes.is_empty() {
             self.queue.write_buffer(&buffer, 0, bytes);
         }

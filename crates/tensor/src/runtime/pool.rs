@@ -1,10 +1,17 @@
 //! The buffer pool: device buffers are reused by size class.
 //!
 //! A buffer given back while GPU work that uses it may still be queued is
-//! *retired* with the index of the last submission that can reference it,
-//! and becomes free only once that submission has completed. Reuse is then
-//! safe even for `queue.write_buffer`, which the queue runs before the
-//! command buffers of its submission.
+//! *retired* with the index of the last submission that can reference it.
+//! Who may take it depends on how the taker writes it:
+//! - A kernel's output (`take_for_output`) may take any retired buffer at
+//!   once, as PyTorch's caching allocator does on one stream: the dispatch
+//!   that writes it is recorded after every dispatch that used the buffer
+//!   before, and the queue runs them in that order (wgpu puts a barrier
+//!   between them).
+//! - A host upload (`take_for_upload`) may take a buffer only once every
+//!   submission that can reference it has completed: `queue.write_buffer`
+//!   runs before all the command buffers of its submission, so it would
+//!   overtake the pending batch's readers of the old contents.
 
 use std::collections::HashMap;
 
@@ -47,16 +54,40 @@ pub(crate) struct BufferPool {
 }
 
 impl BufferPool {
-    /// A free buffer of the class of `bytes`, if one is ready.
-    pub(crate) fn take(&mut self, bytes: u64, completed: u64) -> Option<wgpu::Buffer> {
+    /// A buffer of the class of `bytes` for the host to write into: one no
+    /// submission up to `completed` still needs, if one is ready.
+    pub(crate) fn take_for_upload(&mut self, bytes: u64, completed: u64) -> Option<wgpu::Buffer> {
         let class = size_class(bytes);
         if self.free.get(&class).is_none_or(Vec::is_empty) {
             self.harvest(completed);
         }
         let buffer = self.free.get_mut(&class)?.pop()?;
+        Some(self.reused(buffer))
+    }
+
+    /// A buffer of the class of `bytes` for a kernel to write into, retired
+    /// or free. The most recently retired goes first: uploads cannot take
+    /// it for the longest, and its memory is the likeliest still in cache.
+    pub(crate) fn take_for_output(&mut self, bytes: u64) -> Option<wgpu::Buffer> {
+        let class = size_class(bytes);
+        let latest = self
+            .retired
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, buffer))| buffer.size() == class)
+            .max_by_key(|(_, (last_use, _))| *last_use)
+            .map(|(at, _)| at);
+        let buffer = match latest {
+            Some(at) => self.retired.swap_remove(at).1,
+            None => self.free.get_mut(&class)?.pop()?,
+        };
+        Some(self.reused(buffer))
+    }
+
+    fn reused(&mut self, buffer: wgpu::Buffer) -> wgpu::Buffer {
         self.stats.reuses += 1;
-        self.mark_in_use(class);
-        Some(buffer)
+        self.mark_in_use(buffer.size());
+        buffer
     }
 
     /// The earliest submission after which a retired buffer of the class of
