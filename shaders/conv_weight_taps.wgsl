@@ -5,6 +5,12 @@
 //   conv2d_backward_weight_taps:  dw[co, ci, ky, kx] = sum_{n, oy, ox}
 //       dy[n, co, oy, ox] * x[n, ci, oy*sh - ph + ky, ox*sw - pw + kx]
 //
+// With MASK, dy is the gradient of y = relu(conv2d(x) + bias), and the
+// kernel takes ReLU's backward in the same pass (dy where y > 0) and sums
+// the bias gradient too, db[co] = sum_{n, oy, ox} of that masked dy: a
+// first layer's input gradient is not needed, so nothing else reads the
+// masked gradient, and the pass that wrote it for this kernel is saved.
+//
 // The 8 lanes of a workgroup are output channels: lane l owns channel l of
 // the block and, with SLOTS == 2, channel l + 8. A workgroup takes one
 // input channel and a chunk of the batch. For each (image, oy) a lane
@@ -62,6 +68,13 @@ struct Params {
 // Each chunk's sums, `[splits, c_out, cin_g, kh, kw]`, which
 // conv2d_backward_weight_sum adds.
 @group(0) @binding(6) var<storage, read_write> dw: array<f32>;
+// With MASK: y (dense like dy, at y_offset, which travels in Params'
+// b_offset word), also as vec4s and vec2s, and each chunk's bias sums,
+// `[splits, c_out]`. Without, the host binds dy and dw here.
+@group(0) @binding(7) var<storage, read> y: array<f32>;
+@group(0) @binding(8) var<storage, read> y4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> y2: array<vec2<f32>>;
+@group(0) @binding(10) var<storage, read_write> db: array<f32>;
 
 // Shape constants (the host checks them): output channels per lane (1 or
 // 2), kernel height and width (up to MAX_K), column stride and padding, x
@@ -79,6 +92,9 @@ override VEC_SRC: bool = false;
 // whole pairs on 8 bytes (DST_W even, dy_offset too).
 override VEC_DST: bool = false;
 override VEC2_DST: bool = false;
+// dy comes through a ReLU whose output is y (see the top); VEC_DST and
+// VEC2_DST then hold for y's offset too.
+override MASK: bool = false;
 
 const LANES: u32 = 8u;
 const MAX_K: u32 = 5u;
@@ -96,6 +112,8 @@ var<private> dq1: array<vec4<f32>, 8>;
 // The x row being applied, column c at PAD + c; the entries left of the
 // row are never written and stay 0, those right of it are written 0.
 var<private> xr: array<f32, 64>;
+// With MASK: the sum of the lane's masked dy quads, per slot.
+var<private> bias_acc: array<vec4<f32>, 2>;
 
 // NOTE: lavapipe specialises a shader on the uniform values that bound its
 // loops and recompiles it at every dispatch (see matmul.wgsl); a bound that
@@ -126,13 +144,46 @@ fn dy_quad(q: u32, at: u32) -> vec4<f32> {
     return v;
 }
 
+// Quad q of the y row at `at`, 0 past DST_W (dy_quad's twin: WGSL cannot
+// pass a storage array to a function).
+fn y_quad(q: u32, at: u32) -> vec4<f32> {
+    let i = 4u * q;
+    if (VEC_DST) {
+        return y4[at / 4u + q];
+    }
+    if (VEC2_DST) {
+        let lo = y2[at / 2u + 2u * q];
+        if (i + 2u >= DST_W) {
+            return vec4<f32>(lo, 0.0, 0.0);
+        }
+        return vec4<f32>(lo, y2[at / 2u + 2u * q + 1u]);
+    }
+    var v = vec4<f32>(y[at + i], 0.0, 0.0, 0.0);
+    if (i + 1u < DST_W) { v.y = y[at + i + 1u]; }
+    if (i + 2u < DST_W) { v.z = y[at + i + 2u]; }
+    if (i + 3u < DST_W) { v.w = y[at + i + 3u]; }
+    return v;
+}
+
+// Quad q of the gradient the taps take at dy's `at`: dy itself, or with
+// MASK dy where y > 0, added to the bias sum of `slot`.
+fn grad_quad(q: u32, at: u32, slot: u32) -> vec4<f32> {
+    let d = dy_quad(q, at);
+    if (!MASK) {
+        return d;
+    }
+    let g = select(vec4<f32>(0.0), d, y_quad(q, at - p.dy_offset + p.b_offset) > vec4<f32>(0.0));
+    bias_acc[slot] += g;
+    return g;
+}
+
 fn load_dy_quad(q: u32, at0: u32, at1: u32) {
     if (4u * q >= DST_W) {
         return;
     }
-    dq0[q] = dy_quad(q, at0);
+    dq0[q] = grad_quad(q, at0, 0u);
     if (SLOTS > 1u) {
-        dq1[q] = dy_quad(q, at1);
+        dq1[q] = grad_quad(q, at1, 1u);
     }
 }
 
@@ -316,5 +367,19 @@ fn conv2d_backward_weight_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(l
     }
     if (SLOTS > 1u && c_b < cout_g) {
         store_taps(1u, at + c_b * cin_g * taps);
+    }
+    // db[co] of this chunk, once per output channel: by the workgroups of
+    // input channel 0.
+    if (!MASK || ci != 0u) {
+        return;
+    }
+    let b_at = chunk * p.c_out + g * cout_g;
+    if (c_a < cout_g) {
+        let s = bias_acc[0];
+        db[b_at + c_a] = s.x + s.y + s.z + s.w;
+    }
+    if (SLOTS > 1u && c_b < cout_g) {
+        let s = bias_acc[1];
+        db[b_at + c_b] = s.x + s.y + s.z + s.w;
     }
 }

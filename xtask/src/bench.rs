@@ -17,7 +17,8 @@
 use std::time::{Duration, Instant};
 
 use wgrad_tensor::ops::conv::{
-    Conv2dOptions, conv2d, conv2d_backward_input, conv2d_backward_weight, conv2d_relu_backward_bias,
+    Conv2dOptions, conv2d, conv2d_backward_input, conv2d_backward_weight,
+    conv2d_relu_backward_bias, conv2d_relu_backward_weight_bias,
 };
 use wgrad_tensor::ops::matmul::MatmulKernel;
 use wgrad_tensor::ops::optim::{AdamStep, SgdStep};
@@ -342,6 +343,18 @@ fn micro_benchmarks(
             let what = format!("dy {:?}", y.shape());
             out.push(time_runs(rt, name, "GB/s", bytes, &what, || {
                 drop(conv2d_relu_backward_bias(&dy, &y))
+            })?);
+        }
+        // A Conv2d + ReLU layer's weight and bias gradients where its input
+        // needs none (a first layer): one pass where the first-layer kernel
+        // takes it, else the two above. GFLOP/s of the weight gradient.
+        if wanted(&format!("conv2d_relu_backward_weight_bias_{label}")) {
+            let name = format!("conv2d_relu_backward_weight_bias_{label}");
+            let y = y.relu();
+            out.push(time_runs(rt, name, "GFLOP/s", work, &what, || {
+                drop(conv2d_relu_backward_weight_bias(
+                    &dy, &y, &x, &w_shape, opts,
+                ))
             })?);
         }
     }

@@ -267,7 +267,15 @@ impl Op {
                 opts,
                 relu_out,
             } => {
-                // Under a fused ReLU: mask g and sum the bias in one pass.
+                // Under a fused ReLU, a first layer (no input gradient)
+                // masks g, sums the bias and takes the weight gradient in
+                // one pass where its kernel allows.
+                if let (Some(y), false, true) = (relu_out, need(0), need(1)) {
+                    let (dw, db) =
+                        conv::conv2d_relu_backward_weight_bias(g, y, x, w.shape(), *opts);
+                    return vec![None, Some(dw), need(2).then_some(db)];
+                }
+                // Otherwise mask g and sum the bias in one pass.
                 let (g, db) = match relu_out {
                     Some(y) => {
                         let (masked, db) = conv::conv2d_relu_backward_bias(g, y);

@@ -100,6 +100,20 @@ fn conv2d_gradients_match_finite_differences() {
     check_gradients("conv2d first layer", &ins, 1e-2, 2e-2, |t| {
         t[0].conv2d(&t[1], Some(&t[2]), first)
     });
+    // Under a ReLU, with an input that needs no gradient (the images), its
+    // weight and bias gradients take ReLU's backward in the same pass. A
+    // small step, so that no pre-activation crosses 0.
+    let x = Tensor::from_slice(&ins[0].data, &ins[0].shape);
+    check_gradients("conv2d_relu first layer", &ins[1..], 1e-3, 2e-2, |t| {
+        x.conv2d_relu(&t[0], Some(&t[1]), first)
+    });
+    check_gradients(
+        "conv2d_relu first layer without bias",
+        &ins[1..2],
+        1e-3,
+        2e-2,
+        |t| x.conv2d_relu(&t[0], None, first),
+    );
 }
 
 #[test]

@@ -9,7 +9,8 @@ use wgrad_tensor::ops::conv::{
     Conv2dOptions, ConvKernel, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
     try_conv2d, try_conv2d_backward_bias, try_conv2d_backward_input,
     try_conv2d_backward_input_with, try_conv2d_backward_weight, try_conv2d_backward_weight_with,
-    try_conv2d_relu_backward_bias, try_conv2d_relu_with, try_conv2d_with,
+    try_conv2d_relu_backward_bias, try_conv2d_relu_backward_weight_bias,
+    try_conv2d_relu_backward_weight_bias_with, try_conv2d_relu_with, try_conv2d_with,
 };
 
 use crate::common::{assert_close, read, values};
@@ -176,6 +177,32 @@ fn check_kernel(
         &db,
         TOL,
     );
+    // ReLU's backward with the weight and bias gradients, as a first layer
+    // takes them (one pass where the first-layer kernel takes the shape).
+    let masked = relu_mask(&dy, &read(&y));
+    let (_, dw, db) = cpu_backward(&x, xs, &w, ws, &masked, o);
+    let (got_w, got_b) =
+        try_conv2d_relu_backward_weight_bias_with(&tdy, &y, &tx, &ws, o, kernel).expect(what);
+    assert_close(
+        &format!("{what}: relu backward weight"),
+        &read(&got_w),
+        &dw,
+        TOL,
+    );
+    assert_close(
+        &format!("{what}: relu backward bias"),
+        &read(&got_b),
+        &db,
+        TOL,
+    );
+}
+
+/// `dy` where `y > 0`: ReLU's backward given its output.
+fn relu_mask(dy: &[f32], y: &[f32]) -> Vec<f32> {
+    dy.iter()
+        .zip(y)
+        .map(|(&g, &v)| if v > 0.0 { g } else { 0.0 })
+        .collect()
 }
 
 #[test]
@@ -610,6 +637,26 @@ fn first_layer_weight_gradient_covers_its_shape_constants() {
             );
         }
     }
+    // With the ReLU mask, y is read like dy: its vec4 and pair loads need
+    // both offsets aligned.
+    let y: Vec<f32> = values(dy.len(), -1.0, 1.0, 17)
+        .into_iter()
+        .map(|v| v.max(0.0))
+        .collect();
+    let (_, dw, db) = cpu_backward(&x, xs, &[0.0; 90], ws, &relu_mask(&dy, &y), padded);
+    let tx = Tensor::from_slice(&x, &xs);
+    for (dy_at, y_at) in [(0, 0), (0, 2), (4, 1), (2, 6)] {
+        let tdy = at_offset(&dy, [9, 10, 12, 16], dy_at);
+        let ty = at_offset(&y, [9, 10, 12, 16], y_at);
+        for kernel in [ConvKernel::Auto, ConvKernel::AutoPortable] {
+            let what = format!("dy at {dy_at}, y at {y_at} ({kernel:?})");
+            let (got_w, got_b) =
+                try_conv2d_relu_backward_weight_bias_with(&tdy, &ty, &tx, &ws, padded, kernel)
+                    .unwrap();
+            assert_close(&format!("masked dw, {what}"), &read(&got_w), &dw, TOL);
+            assert_close(&format!("masked db, {what}"), &read(&got_b), &db, TOL);
+        }
+    }
     // More workgroups than one grid row holds: 65,537 one-channel groups.
     let c = 65_537;
     check_kernel(
@@ -860,6 +907,23 @@ fn conv2d_gradients_reject_a_dy_of_the_wrong_shape() {
     let e = err(try_conv2d_backward_bias(&Tensor::zeros(&[6, 5])));
     assert!(
         e.contains("conv2d_backward_bias") && e.contains("[6, 5]"),
+        "{e}"
+    );
+    // The first-layer ReLU backward checks dy against the output and y
+    // against dy.
+    let (x1, w1) = ([2, 1, 7, 9], [6, 1, 3, 3]);
+    let x1t = Tensor::zeros(&x1);
+    let relu_grads =
+        |dy: &Tensor, y: &Tensor| err(try_conv2d_relu_backward_weight_bias(dy, y, &x1t, &w1, o));
+    let e = relu_grads(&dy, &dy);
+    assert!(
+        e.contains("conv2d_relu_backward_weight_bias") && shapes(&e),
+        "{e}"
+    );
+    let good = Tensor::zeros(&[2, 6, 5, 7]);
+    let e = relu_grads(&good, &dy);
+    assert!(
+        e.contains("conv2d_relu_backward_weight_bias") && shapes(&e),
         "{e}"
     );
 }

@@ -760,7 +760,7 @@ pub fn try_conv2d_backward_weight_with(
         return Ok(dw);
     }
     if let Some(plan) = WeightTaps::new(&geo).filter(|_| kernel.rows()) {
-        plan.run(OP, &geo, kernel.subgroups(), [&dy, &x, &dw])?;
+        plan.run(OP, &geo, kernel.subgroups(), [&dy, &x, &dw], None)?;
         return Ok(dw);
     }
     let g = opts.groups;
@@ -944,6 +944,83 @@ fn bias_gradient(
         grid,
     );
     Ok(db)
+}
+
+/// The weight and bias gradients of `y = relu(conv2d(x, w) + bias)` from
+/// `dy`, the gradient of `y`, where the input's gradient is not wanted (a
+/// network's first layer): returns `(dw, db)`. Layers that the first-layer
+/// weight gradient takes (up to 3 input channels per group, kernels up to
+/// 5 x 5, rows up to 32 wide, dilation 1) get both in one pass that masks
+/// dy by `y > 0` as it reads it, instead of a pass that writes the masked
+/// gradient ([`try_conv2d_relu_backward_bias`]) and one that reads it
+/// ([`try_conv2d_backward_weight`]); other layers take those two.
+pub fn try_conv2d_relu_backward_weight_bias(
+    dy: &Tensor,
+    y: &Tensor,
+    x: &Tensor,
+    weight_shape: &[usize],
+    opts: Conv2dOptions,
+) -> Result<(Tensor, Tensor)> {
+    try_conv2d_relu_backward_weight_bias_with(dy, y, x, weight_shape, opts, ConvKernel::current())
+}
+
+/// [`try_conv2d_relu_backward_weight_bias`] with a chosen kernel family.
+pub fn try_conv2d_relu_backward_weight_bias_with(
+    dy: &Tensor,
+    y: &Tensor,
+    x: &Tensor,
+    weight_shape: &[usize],
+    opts: Conv2dOptions,
+    kernel: ConvKernel,
+) -> Result<(Tensor, Tensor)> {
+    const OP: &str = "conv2d_relu_backward_weight_bias";
+    let geo = ConvGeometry::new(OP, x.shape(), weight_shape, opts)?;
+    require_f32(OP, &[x, y])?;
+    check_dy(OP, dy, &geo)?;
+    if y.shape() != dy.shape() {
+        return Err(TensorError::ShapeMismatch {
+            op: OP,
+            lhs: dy.shape().to_vec(),
+            rhs: y.shape().to_vec(),
+        });
+    }
+    let Some(plan) = WeightTaps::new(&geo).filter(|_| kernel.rows()) else {
+        let (masked, db) = try_conv2d_relu_backward_bias(dy, y)?;
+        let dw = try_conv2d_backward_weight_with(&masked, x, weight_shape, opts, kernel)?;
+        return Ok((dw, db));
+    };
+    let dw = Tensor::uninit(OP, weight_shape, DType::F32)?;
+    let db = Tensor::uninit(OP, &[geo.weight[0]], DType::F32)?;
+    let (dy, y, x) = (dense(dy), dense(y), dense(x));
+    plan.run(
+        OP,
+        &geo,
+        kernel.subgroups(),
+        [&dy, &x, &dw],
+        Some([&y, &db]),
+    )?;
+    Ok((dw, db))
+}
+
+/// [`try_conv2d_relu_backward_weight_bias`] for autograd.
+///
+/// # Panics
+/// If the shapes do not fit together (see [`try_conv2d_backward_weight`]),
+/// or `y` has another shape than `dy`.
+pub fn conv2d_relu_backward_weight_bias(
+    dy: &Tensor,
+    y: &Tensor,
+    x: &Tensor,
+    weight_shape: &[usize],
+    opts: Conv2dOptions,
+) -> (Tensor, Tensor) {
+    or_panic(try_conv2d_relu_backward_weight_bias(
+        dy,
+        y,
+        x,
+        weight_shape,
+        opts,
+    ))
 }
 
 /// [`try_conv2d_relu_backward_bias`] for autograd.

@@ -69,20 +69,36 @@ impl WeightTaps {
     }
 
     /// `dw` (fresh) from `dy` and `x` (dense); with `subgroups`, the
-    /// variant whose lanes share the x rows.
+    /// variant whose lanes share the x rows. With `relu = Some([y, db])`,
+    /// `dy` is the gradient of `y = relu(conv2d(x) + bias)` (dense, dy's
+    /// shape): the kernel masks it by `y > 0` and writes the bias gradient
+    /// to `db` (fresh) too.
     pub(super) fn run(
         &self,
         op: &'static str,
         geo: &ConvGeometry,
         subgroups: bool,
         [dy, x, dw]: [&Tensor; 3],
+        relu: Option<[&Tensor; 2]>,
     ) -> Result<()> {
-        let part = partials(op, dw, self.split.chunks)?;
-        let p: Params = geo.params(op, self.split.words(x, dy))?;
+        let chunks = self.split.chunks;
+        let part = partials(op, dw, chunks)?;
+        let relu = match relu {
+            Some([y, db]) => Some((y, db, partials(op, db, chunks)?)),
+            None => None,
+        };
+        let mut words = self.split.words(x, dy);
+        // y's offset travels in the bias offset's word (see the shader).
+        let y_at = relu.as_ref().map_or(0, |(y, ..)| y.layout.offset);
+        words.offsets[2] = y_at;
+        let p: Params = geo.params(op, words)?;
         let w = geo.input[3];
         let ow = geo.output[3];
         let (x_at, dy_at) = (x.layout.offset, dy.layout.offset);
         let flag = |b: bool| f64::from(u8::from(b));
+        // dy's and y's rows are read alike.
+        let aligned =
+            |k: usize| ow.is_multiple_of(k) && dy_at.is_multiple_of(k) && y_at.is_multiple_of(k);
         let constants = [
             ("SLOTS", self.slots as f64),
             ("KHC", geo.weight[2] as f64),
@@ -95,15 +111,15 @@ impl WeightTaps {
                 "VEC_SRC",
                 flag(w.is_multiple_of(4) && x_at.is_multiple_of(4)),
             ),
-            (
-                "VEC_DST",
-                flag(ow.is_multiple_of(4) && dy_at.is_multiple_of(4)),
-            ),
-            (
-                "VEC2_DST",
-                flag(ow.is_multiple_of(2) && dy_at.is_multiple_of(2)),
-            ),
+            ("VEC_DST", flag(aligned(4))),
+            ("VEC2_DST", flag(aligned(2))),
+            ("MASK", flag(relu.is_some())),
         ];
+        // Without a ReLU, the mask's bindings take tensors already bound.
+        let (y, bias_part) = match &relu {
+            Some((y, _, bias_part)) => (*y, bias_part),
+            None => (dy, &part),
+        };
         let bindings = [
             bind(1, x),
             bind(2, x),
@@ -111,6 +127,10 @@ impl WeightTaps {
             bind(4, dy),
             bind(5, dy),
             bind(6, &part),
+            bind(7, y),
+            bind(8, y),
+            bind(9, y),
+            bind(10, bias_part),
         ];
         let variants = [&CONV_WEIGHT_TAPS, &CONV_WEIGHT_TAPS_SUBGROUP];
         let entry = "conv2d_backward_weight_taps";
@@ -118,6 +138,10 @@ impl WeightTaps {
         launch(
             variants, entry, subgroups, &constants, &p, &bindings, workgroups,
         );
-        add_chunks(op, &part, dw, p)
+        add_chunks(op, &part, dw, p)?;
+        match &relu {
+            Some((_, db, bias_part)) => add_chunks(op, bias_part, db, p),
+            None => Ok(()),
+        }
     }
 }
