@@ -176,7 +176,7 @@ fn run_child(workload: Workload) -> Result<Vec<Measurement>, String> {
 }
 
 /// The units a child may report.
-const UNITS: [&str; 5] = ["samples/s", "x", "%", "buffers", "submissions"];
+const UNITS: [&str; 6] = ["samples/s", "x", "%", "buffers", "MiB", "submissions"];
 
 /// Times `op` over `RUNS` runs and reports `work` units per call as a
 /// throughput (units per second) of each run.
