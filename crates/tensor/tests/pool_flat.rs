@@ -95,3 +95,26 @@ fn an_upload_never_takes_a_buffer_the_pending_batch_still_uses() {
     assert_eq!(uploaded.to_vec::<f32>().expect("read upload"), data);
     assert_eq!(b.to_vec::<f32>().expect("read b"), vec![6.0; n]);
 }
+
+#[test]
+fn uploads_in_a_loop_that_never_reads_back_reuse_their_buffers() {
+    let _turn = serial();
+    let rt = runtime().expect("device");
+    rt.synchronize().expect("sync");
+    // 1,500 floats: a size class no other test here uses.
+    let n = 1500;
+    let data: Vec<f32> = (0..n).map(|i| i as f32).collect();
+    let mut total = Tensor::zeros(&[n]);
+    let before = rt.pool_stats();
+    // Each upload finds the buffers released so far held by the pending
+    // batch only, as nothing reads back: it submits that batch and waits
+    // for it rather than creating a buffer for each of the 20 uploads.
+    for _ in 0..20 {
+        let batch = Tensor::from_slice(&data, &[n]);
+        total = &total + &batch;
+    }
+    let created = rt.pool_stats().allocations - before.allocations;
+    assert!(created <= 3, "the loop created {created} buffers");
+    let want: Vec<f32> = data.iter().map(|v| v * 20.0).collect();
+    assert_eq!(total.to_vec::<f32>().expect("read total"), want);
+}

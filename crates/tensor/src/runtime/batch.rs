@@ -152,12 +152,16 @@ impl Runtime {
         if let Some(buffer) = st.pool.take_for_upload(class, self.completed()) {
             return Ok(buffer);
         }
-        // A buffer of this class waits for a submission already on its way:
-        // waiting for that (at most MAX_IN_FLIGHT steps back) keeps the
-        // pool from growing whenever the host runs ahead of the device.
-        if let Some(index) = st.pool.retired_until(class)
-            && index <= st.last_submitted
-        {
+        // A buffer of this class waits for a submission: waiting for that
+        // (at most MAX_IN_FLIGHT steps back) keeps the pool from growing
+        // whenever the host runs ahead of the device. If only the pending
+        // batch holds one, that batch is submitted first: a loop that
+        // never reads back (an evaluation summing on the device) would
+        // otherwise keep every batch it uploads until the batch is full.
+        if let Some(index) = st.pool.retired_until(class) {
+            if index > st.last_submitted {
+                self.flush_locked(&mut st);
+            }
             let submission = st.in_flight.iter().find(|(i, _)| *i == index);
             if let Some((_, submission)) = submission {
                 self.wait_for_submission(index, submission.clone());
@@ -429,7 +433,13 @@ impl Runtime {
                 submission_index: Some(submission),
                 timeout: None,
             };
-            let _ = self.device.poll(wait);
+            // The submission's `on_submitted_work_done` callback can run
+            // after this wait returns (seen on lavapipe: the data loader's
+            // uploads then found nothing free and created buffers), so a
+            // successful wait records the completion itself.
+            if self.device.poll(wait).is_ok() {
+                self.completed.fetch_max(index, Ordering::SeqCst);
+            }
             return;
         }
         // On GL a blocking wait holds the GL context (see `wait_until`).
