@@ -26,8 +26,8 @@ const MAX_DISPATCHES_GL: u32 = 8;
 
 /// Submissions that may be queued on the GPU beyond the oldest unfinished
 /// one. Without a bound the host can record far ahead of a slow device, and
-/// every buffer released meanwhile waits in the pool's retired list:
-/// memory would grow with the lead instead of staying flat.
+/// the uploads it makes meanwhile (which may not take a buffer queued work
+/// still uses) would grow the pool with the lead instead of keeping it flat.
 const MAX_IN_FLIGHT: u64 = 2;
 
 /// Bytes of one params uniform buffer; a batch with more params fills
