@@ -782,6 +782,12 @@ fn conv2d_of_an_empty_batch_is_empty_and_its_parameter_gradients_are_zero() {
         vec![0.0; 162]
     );
     assert_eq!(read(&conv2d_backward_bias(&dy)), vec![0.0; 6]);
+    // A first layer's fused ReLU backward, on an empty batch.
+    let (x1, w1) = ([0, 1, 7, 9], [6, 1, 3, 3]);
+    let (dw, db) =
+        try_conv2d_relu_backward_weight_bias(&dy, &dy, &Tensor::zeros(&x1), &w1, o).unwrap();
+    assert_eq!(read(&dw), vec![0.0; 54]);
+    assert_eq!(read(&db), vec![0.0; 6]);
 }
 
 #[test]
