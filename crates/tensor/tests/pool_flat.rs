@@ -118,3 +118,22 @@ fn uploads_in_a_loop_that_never_reads_back_reuse_their_buffers() {
     let want: Vec<f32> = data.iter().map(|v| v * 20.0).collect();
     assert_eq!(total.to_vec::<f32>().expect("read total"), want);
 }
+
+#[test]
+fn empty_cache_returns_every_buffer_no_tensor_holds() {
+    let _turn = serial();
+    let rt = runtime().expect("device");
+    // Kernel outputs and uploads, some released while their work is
+    // still queued: after `empty_cache` the pool holds only what live
+    // tensors use.
+    let kept = Tensor::from_slice(&[1.0f32; 300], &[300]);
+    for _ in 0..10 {
+        let up = Tensor::from_slice(&[2.0f32; 5000], &[5000]);
+        let _out = (&up * 3.0).exp();
+    }
+    rt.empty_cache().expect("empty_cache");
+    let stats = rt.pool_stats();
+    assert_eq!(stats.allocated_bytes, stats.in_use_bytes, "{stats:?}");
+    assert!(stats.in_use_bytes > 0, "`kept` is still held: {stats:?}");
+    drop(kept);
+}

@@ -46,7 +46,7 @@ pub(crate) struct Binding<'a> {
 pub(crate) struct State {
     pub(crate) pool: BufferPool,
     batch: Option<Batch>,
-    last_submitted: u64,
+    pub(crate) last_submitted: u64,
     /// Uniform buffers that held a batch's params: (submission, buffer).
     params_buffers: Vec<(u64, wgpu::Buffer)>,
     /// wgpu's index of each recent submission, to wait for the oldest.
@@ -426,6 +426,14 @@ impl Runtime {
         }
     }
 
+    /// Records that submission `index`, and every one before it, has
+    /// completed, for a wait that knows it before the submission's
+    /// `on_submitted_work_done` callback has run; returns the latest
+    /// completed submission.
+    pub(crate) fn mark_completed(&self, index: u64) -> u64 {
+        self.completed.fetch_max(index, Ordering::SeqCst).max(index)
+    }
+
     /// Blocks until submission `index` has completed (backpressure).
     fn wait_for_submission(&self, index: u64, submission: wgpu::SubmissionIndex) {
         if self.summary.backend != wgpu::Backend::Gl {
@@ -438,7 +446,7 @@ impl Runtime {
             // uploads then found nothing free and created buffers), so a
             // successful wait records the completion itself.
             if self.device.poll(wait).is_ok() {
-                self.completed.fetch_max(index, Ordering::SeqCst);
+                self.mark_completed(index);
             }
             return;
         }

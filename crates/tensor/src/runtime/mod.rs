@@ -190,8 +190,11 @@ impl Runtime {
         // Uploads (`write_buffer`) run with the next submission: submit an
         // empty one so that they, too, have finished when this returns.
         self.queue.submit([]);
+        let submitted = self.lock().last_submitted;
         self.wait_idle()?;
-        let done = self.completed.load(Ordering::SeqCst);
+        // Every submission made before the wait has finished, whether or
+        // not its completion callback has run yet (see `mark_completed`).
+        let done = self.mark_completed(submitted);
         self.lock().pool.harvest(done);
         Ok(())
     }
