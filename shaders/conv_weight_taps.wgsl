@@ -122,57 +122,61 @@ fn opaque(v: u32) -> u32 {
     return select(v, 0u, arrayLength(&x) == 0u);
 }
 
-// Quad q of the dy row of one channel at `at`, 0 past DST_W. (tap() also
-// masks those columns' x values: each mask keeps a non-finite value next
-// to the row out of the sums, dy's here and x's there.)
-fn dy_quad(q: u32, at: u32) -> vec4<f32> {
-    let i = 4u * q;
-    if (VEC_DST) {
-        return dy4[at / 4u + q];
+// Value, pair and quad i of dy, or with `from_y` of y. Every caller passes
+// a constant `from_y`, so each call loads one buffer (WGSL cannot pass a
+// storage array to a function).
+fn row1(i: u32, from_y: bool) -> f32 {
+    if (from_y) {
+        return y[i];
     }
-    if (VEC2_DST) {
-        let lo = dy2[at / 2u + 2u * q];
-        if (i + 2u >= DST_W) {
-            return vec4<f32>(lo, 0.0, 0.0);
-        }
-        return vec4<f32>(lo, dy2[at / 2u + 2u * q + 1u]);
-    }
-    var v = vec4<f32>(dy[at + i], 0.0, 0.0, 0.0);
-    if (i + 1u < DST_W) { v.y = dy[at + i + 1u]; }
-    if (i + 2u < DST_W) { v.z = dy[at + i + 2u]; }
-    if (i + 3u < DST_W) { v.w = dy[at + i + 3u]; }
-    return v;
+    return dy[i];
 }
 
-// Quad q of the y row at `at`, 0 past DST_W (dy_quad's twin: WGSL cannot
-// pass a storage array to a function).
-fn y_quad(q: u32, at: u32) -> vec4<f32> {
+fn row2(i: u32, from_y: bool) -> vec2<f32> {
+    if (from_y) {
+        return y2[i];
+    }
+    return dy2[i];
+}
+
+fn row4(i: u32, from_y: bool) -> vec4<f32> {
+    if (from_y) {
+        return y4[i];
+    }
+    return dy4[i];
+}
+
+// Quad q of the dy row (or y's) of one channel at `at`, 0 past DST_W.
+// (tap() also masks those columns' x values: each mask keeps a non-finite
+// value next to the row out of the sums, dy's here and x's there.)
+fn row_quad(q: u32, at: u32, from_y: bool) -> vec4<f32> {
     let i = 4u * q;
     if (VEC_DST) {
-        return y4[at / 4u + q];
+        return row4(at / 4u + q, from_y);
     }
     if (VEC2_DST) {
-        let lo = y2[at / 2u + 2u * q];
+        let lo = row2(at / 2u + 2u * q, from_y);
         if (i + 2u >= DST_W) {
             return vec4<f32>(lo, 0.0, 0.0);
         }
-        return vec4<f32>(lo, y2[at / 2u + 2u * q + 1u]);
+        return vec4<f32>(lo, row2(at / 2u + 2u * q + 1u, from_y));
     }
-    var v = vec4<f32>(y[at + i], 0.0, 0.0, 0.0);
-    if (i + 1u < DST_W) { v.y = y[at + i + 1u]; }
-    if (i + 2u < DST_W) { v.z = y[at + i + 2u]; }
-    if (i + 3u < DST_W) { v.w = y[at + i + 3u]; }
+    var v = vec4<f32>(row1(at + i, from_y), 0.0, 0.0, 0.0);
+    if (i + 1u < DST_W) { v.y = row1(at + i + 1u, from_y); }
+    if (i + 2u < DST_W) { v.z = row1(at + i + 2u, from_y); }
+    if (i + 3u < DST_W) { v.w = row1(at + i + 3u, from_y); }
     return v;
 }
 
 // Quad q of the gradient the taps take at dy's `at`: dy itself, or with
 // MASK dy where y > 0, added to the bias sum of `slot`.
 fn grad_quad(q: u32, at: u32, slot: u32) -> vec4<f32> {
-    let d = dy_quad(q, at);
+    let d = row_quad(q, at, false);
     if (!MASK) {
         return d;
     }
-    let g = select(vec4<f32>(0.0), d, y_quad(q, at - p.dy_offset + p.b_offset) > vec4<f32>(0.0));
+    let v = row_quad(q, at - p.dy_offset + p.b_offset, true);
+    let g = select(vec4<f32>(0.0), d, v > vec4<f32>(0.0));
     bias_acc[slot] += g;
     return g;
 }
