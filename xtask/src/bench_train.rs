@@ -123,7 +123,8 @@ struct Epoch {
     submissions_per_step: f64,
     /// Buffers the pool created after the first step.
     allocations_after_first_step: u64,
-    /// Device memory the pool holds at the end of the epoch, in MiB.
+    /// Device memory the pool holds when the epoch's training ends, in MiB:
+    /// what it took, and what earlier epochs' test passes left in it.
     pool_mib: f64,
     /// Test accuracy of the trained model.
     accuracy: f64,
