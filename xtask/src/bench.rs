@@ -361,10 +361,11 @@ fn micro_benchmarks(
     // Small products of the workloads: W2's Linear(784, 10) forward and
     // weight gradient (from a dense [10, 64] and, as autograd has it, from
     // the loss gradient [64, 10] transposed), W5's Linear(256, 10) over
-    // 1,000 images, and a LeNet conv2 as a batched GEMM. An operand marked
+    // 1,000 images, W4's Linear(256, 10) at batch 50 (forward and both
+    // gradients), and a LeNet conv2 as a batched GEMM. An operand marked
     // transposed is made in the shape given and read through `.t()`.
     let (plain, transposed) = (false, true);
-    let small: [(&str, OperandSpec, OperandSpec); 7] = [
+    let small: [(&str, OperandSpec, OperandSpec); 10] = [
         (
             "w2_linear_forward",
             (&[64, 784], plain),
@@ -384,6 +385,21 @@ fn micro_benchmarks(
             "w2_linear_weight_grad_gt",
             (&[64, 10], transposed),
             (&[64, 784], plain),
+        ),
+        (
+            "w4_linear_forward",
+            (&[50, 256], plain),
+            (&[10, 256], transposed),
+        ),
+        (
+            "w4_linear_input_grad",
+            (&[50, 10], plain),
+            (&[10, 256], plain),
+        ),
+        (
+            "w4_linear_weight_grad_gt",
+            (&[50, 10], transposed),
+            (&[50, 256], plain),
         ),
         (
             "lenet_conv2_gemm",
