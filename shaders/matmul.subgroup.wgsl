@@ -1,5 +1,5 @@
 // Patch of `matmul.wgsl` (see `crates/tensor/src/shaders.rs`): its register
-// kernel for adapters with subgroups of at least 8 invocations (lavapipe: 8).
+// kernels (`matmul`, `matmul_narrow`) for adapters with subgroups of at least 8 invocations (lavapipe: 8).
 //
 // In `matmul` every invocation of a workgroup multiplies the same rows of a,
 // so each loads all TM_QUADS blocks of them at every step of k, and on a CPU
@@ -34,4 +34,18 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
             update_row(6u, lane_block(mine, 6u));
             update_row(7u, lane_block(mine, 7u));
         }
+// @end
+
+// @swap matmul-narrow-entry
+fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+// @end
+
+// @swap matmul-narrow-rows
+        // As in `matmul`: lane l loads row quad l, lanes past TM_QUADS
+        // clamped rows nobody takes.
+        let mine = a_block(offs.x, r0 + 4u * lane, k, live);
+        narrow_update_row(0u, lane_block(mine, 0u));
+        if (TM_QUADS > 1u) { narrow_update_row(1u, lane_block(mine, 1u)); }
+        if (TM_QUADS > 2u) { narrow_update_row(2u, lane_block(mine, 2u)); }
+        if (TM_QUADS > 3u) { narrow_update_row(3u, lane_block(mine, 3u)); }
 // @end

@@ -9,9 +9,10 @@
 // Batch entries are found through up to 8 batch dims with their own strides
 // (0 where an operand is broadcast).
 //
-// Two kernels: `matmul` keeps a 32 x 32 block of c in registers per
-// invocation (for CPU drivers), `matmul_tiled` stages tiles in workgroup
-// memory (for GPUs).
+// For CPU drivers, `matmul` keeps a 32 x 32 block of c in registers per
+// invocation, `matmul_narrow` up to 16 x 16 for products too narrow for
+// that, and `matmul_small` a 4 x 4 block with k split, for the smallest;
+// for GPUs, `matmul_tiled` stages tiles in workgroup memory.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -23,8 +24,11 @@ override C_VEC4: bool = false;
 // are then the computed matrix's dims (c's n and m).
 override TRANS_C: bool = false;
 // Row quads per register-kernel invocation: 8 for 32 x 32 blocks, fewer
-// for products with few rows, so that no lane multiplies padding.
+// for products with few rows, so that no lane multiplies padding. The
+// narrow kernel takes 1 to 4.
 override TM_QUADS: u32 = 8u;
+// Column quads per narrow-kernel invocation: 1, 2 or 4.
+override TN_QUADS: u32 = 4u;
 
 struct Params {
     batch_shape: array<vec4<u32>, 2>,
@@ -157,29 +161,24 @@ fn b_block(off: u32, c0: u32, k: u32, live: vec4<bool>) -> mat4x4<f32> {
     return mat4x4<f32>(select(zero, blk[0], live.x), select(zero, blk[1], live.y), select(zero, blk[2], live.z), select(zero, blk[3], live.w));
 }
 
-// c[row, col..col + 4] = v, skipping what lies past the edges.
+// c[row, col..col + 4] = v, skipping what lies past the edges. One path
+// for both orientations (each store site is code for lavapipe to work
+// through when it creates a pipeline).
 fn store_quad(cz: u32, row: u32, col: u32, v: vec4<f32>) {
     if (row >= p.m || col >= p.n) {
         return;
     }
-    if (TRANS_C) {
-        // c is [n, m] here: consecutive columns are p.m apart.
-        let t = cz + col * p.m + row;
-        c[t] = v.x;
-        if (col + 1u < p.n) { c[t + p.m] = v.y; }
-        if (col + 2u < p.n) { c[t + 2u * p.m] = v.z; }
-        if (col + 3u < p.n) { c[t + 3u * p.m] = v.w; }
+    if (C_VEC4 && !TRANS_C) {
+        c4[(cz + row * p.n + col) / 4u] = v;
         return;
     }
-    let i = cz + row * p.n + col;
-    if (C_VEC4) {
-        c4[i / 4u] = v;
-        return;
-    }
-    c[i] = v.x;
-    if (col + 1u < p.n) { c[i + 1u] = v.y; }
-    if (col + 2u < p.n) { c[i + 2u] = v.z; }
-    if (col + 3u < p.n) { c[i + 3u] = v.w; }
+    // With TRANS_C, c is [n, m]: consecutive columns are p.m apart.
+    let t = cz + select(row * p.n + col, col * p.m + row, TRANS_C);
+    let step = select(1u, p.m, TRANS_C);
+    c[t] = v.x;
+    if (col + 1u < p.n) { c[t + step] = v.y; }
+    if (col + 2u < p.n) { c[t + 2u * step] = v.z; }
+    if (col + 3u < p.n) { c[t + 3u * step] = v.w; }
 }
 
 // c[r0..r0 + 4, c0..c0 + 4] from a block whose column r is row r0 + r.
@@ -293,16 +292,82 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 }
 
 // ---------------------------------------------------------------------------
+// Narrow register kernel: the register kernel's scheme for products too
+// narrow for its 32 columns per invocation (a Linear layer's 10 outputs,
+// computed transposed, over a batch of 64: 16 invocations with 4 columns
+// each, where 32 columns would leave 2). Up to 16 x 16 blocks of c per
+// invocation, k unsplit: on lavapipe the splits' sum cost more than the
+// parallelism gained. A separate entry point, not constants of `matmul`:
+// lavapipe works through a kernel's whole unrolled code before the
+// constants remove the unused part, and `matmul`'s 64 blocks of stores
+// took 0.13-0.26 s to create.
+var<private> nacc: array<mat4x4<f32>, 16>; // block (row quad g, column quad j) at 4 g + j
+
+// nacc[g, j] += b_j * a_g for the TN_QUADS column quads of row quad g.
+fn narrow_update_row(g: u32, ag: mat4x4<f32>) {
+    let i = 4u * g;
+    nacc[i] += bq[0] * ag;
+    if (TN_QUADS > 1u) { nacc[i + 1u] += bq[1] * ag; }
+    if (TN_QUADS > 2u) {
+        nacc[i + 2u] += bq[2] * ag;
+        nacc[i + 3u] += bq[3] * ag;
+    }
+}
+
+fn narrow_store_row(cz: u32, g: u32, r0: u32, c0: u32) {
+    if (g >= TM_QUADS) {
+        return;
+    }
+    let i = 4u * g;
+    let r = r0 + 4u * g;
+    store_block(cz, r, c0, nacc[i]);
+    if (TN_QUADS > 1u) { store_block(cz, r, c0 + 4u, nacc[i + 1u]); }
+    if (TN_QUADS > 2u) {
+        store_block(cz, r, c0 + 8u, nacc[i + 2u]);
+        store_block(cz, r, c0 + 12u, nacc[i + 3u]);
+    }
+}
+
+@compute @workgroup_size(WG_X)
+// @swap matmul-narrow-entry
+fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+// @end
+    let zs = p.batch_start + wid.z;
+    let offs = batch_offsets(zs % p.batch_count);
+    let r0 = p.row_start + wid.y * TM_QUADS * 4u;
+    let c0 = p.col_start + (wid.x * WG_X + lid.x) * TN_QUADS * 4u;
+    let ks = k_range(zs);
+    let kend = ks.y;
+    for (var k = ks.x; k < kend; k += 4u) {
+        let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
+        bq[0] = b_block(offs.y, c0, k, live);
+        if (TN_QUADS > 1u) { bq[1] = b_block(offs.y, c0 + 4u, k, live); }
+        if (TN_QUADS > 2u) {
+            bq[2] = b_block(offs.y, c0 + 8u, k, live);
+            bq[3] = b_block(offs.y, c0 + 12u, k, live);
+        }
+        // @swap matmul-narrow-rows
+        narrow_update_row(0u, a_block(offs.x, r0, k, live));
+        if (TM_QUADS > 1u) { narrow_update_row(1u, a_block(offs.x, r0 + 4u, k, live)); }
+        if (TM_QUADS > 2u) { narrow_update_row(2u, a_block(offs.x, r0 + 8u, k, live)); }
+        if (TM_QUADS > 3u) { narrow_update_row(3u, a_block(offs.x, r0 + 12u, k, live)); }
+        // @end
+    }
+    let cz = zs * p.m * p.n;
+    narrow_store_row(cz, 0u, r0, c0);
+    narrow_store_row(cz, 1u, r0, c0);
+    narrow_store_row(cz, 2u, r0, c0);
+    narrow_store_row(cz, 3u, r0, c0);
+}
+
+// ---------------------------------------------------------------------------
 // Small-product kernel: each invocation keeps one 4 x 4 block of c, and a
 // workgroup's 64 invocations lie WG_N along n by 64 / WG_N along m. Far
-// fewer multiply-adds per load than the register kernel, but a product
-// with few 32 x 32 blocks (a Linear layer's 64 x 10 output, a convolution
-// per image) gets many invocations instead of one or two busy lanes; the
-// host adds split-K (see `k_chunk`) when even that leaves lanes idle.
+// fewer multiply-adds per load than the register kernels, but a product
+// too small even for the narrow kernel (fewer than 8 of its invocations:
+// a 2 x 3 output over a long k) gets many invocations: the host splits k
+// (see `k_chunk`) until the lanes are busy.
 override WG_N: u32 = 8u;
-// 1: a 4 x 4 block per invocation; 2: 8 x 8 (four blocks, half the loads
-// per multiply-add), for products that still fill the lanes with it.
-override SMALL_QUADS: u32 = 1u;
 const SMALL_WG: u32 = 64u;
 
 @compute @workgroup_size(SMALL_WG)
@@ -310,34 +375,15 @@ fn matmul_small(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     let zs = p.batch_start + wid.z;
     let offs = batch_offsets(zs % p.batch_count);
     let wg_m = SMALL_WG / WG_N;
-    let edge = 4u * SMALL_QUADS;
-    let r0 = p.row_start + (wid.y * wg_m + li / WG_N) * edge;
-    let c0 = p.col_start + (wid.x * WG_N + li % WG_N) * edge;
+    let r0 = p.row_start + (wid.y * wg_m + li / WG_N) * 4u;
+    let c0 = p.col_start + (wid.x * WG_N + li % WG_N) * 4u;
     let ks = k_range(zs);
-    var acc00 = mat4x4<f32>();
-    var acc01 = mat4x4<f32>();
-    var acc10 = mat4x4<f32>();
-    var acc11 = mat4x4<f32>();
+    var sum = mat4x4<f32>();
     for (var k = ks.x; k < ks.y; k += 4u) {
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(ks.y);
-        let b0 = b_block(offs.y, c0, k, live);
-        let a0 = a_block(offs.x, r0, k, live);
-        acc00 += b0 * a0;
-        if (SMALL_QUADS > 1u) {
-            let b1 = b_block(offs.y, c0 + 4u, k, live);
-            let a1 = a_block(offs.x, r0 + 4u, k, live);
-            acc01 += b1 * a0;
-            acc10 += b0 * a1;
-            acc11 += b1 * a1;
-        }
+        sum += b_block(offs.y, c0, k, live) * a_block(offs.x, r0, k, live);
     }
-    let cz = zs * p.m * p.n;
-    store_block(cz, r0, c0, acc00);
-    if (SMALL_QUADS > 1u) {
-        store_block(cz, r0, c0 + 4u, acc01);
-        store_block(cz, r0 + 4u, c0, acc10);
-        store_block(cz, r0 + 4u, c0 + 4u, acc11);
-    }
+    store_block(zs * p.m * p.n, r0, c0, sum);
 }
 
 // ---------------------------------------------------------------------------

@@ -462,31 +462,40 @@ struct Plan {
     block: (usize, usize),
     /// Compute c^T = b^T a^T and store it transposed (`TRANS_C`).
     transposed: bool,
-    /// `TM_QUADS` of the register kernel: row quads per invocation.
+    /// `TM_QUADS` of the register kernels: row quads per invocation.
     row_quads: usize,
+    /// `TN_QUADS` of the narrow register kernel: column quads per
+    /// invocation.
+    col_quads: usize,
     /// The register kernel shares a's rows by subgroup shuffles
     /// (`matmul.subgroup.wgsl`).
     shared_rows: bool,
     /// `WG_N` of the small kernel: invocations side by side along n.
     lanes_n: usize,
-    /// `SMALL_QUADS` of the small kernel: 4 x 4 (1) or 8 x 8 (2) blocks.
-    small_quads: usize,
     splits: usize,
     /// Values of k each split covers (a multiple of 4).
     k_chunk: usize,
 }
 
 /// The register kernel is used when it gets at least this many
-/// invocations; below, most SIMD lanes of a CPU driver would idle and the
-/// small kernel is faster.
+/// invocations; below, most SIMD lanes of a CPU driver would idle. The
+/// narrow kernel then takes narrower blocks of columns until it has as
+/// many...
 const REGISTER_MIN_INVOCATIONS: usize = 32;
+/// ...and is used if it then has at least this many; below, the small
+/// kernel, which splits k, is faster. Above, splitting k was slower on
+/// lavapipe: W2's forward `[64, 784] @ [784, 10]` took 110-118 us per call
+/// as 16 invocations in one dispatch, 168-224 us split 2 to 32 ways (plus
+/// the splits' sum).
+const NARROW_MIN_INVOCATIONS: usize = 8;
+/// Row quads (`TM_QUADS`) and column quads (`TN_QUADS`) per invocation of
+/// the narrow kernel, at most.
+const NARROW_ROW_QUADS: usize = 4;
+const NARROW_COL_QUADS: usize = 4;
 /// The small kernel splits k until it has about this many invocations...
 const SMALL_TARGET_INVOCATIONS: usize = 512;
 /// ...as long as every split still covers this many values of k.
 const SMALL_MIN_K_CHUNK: usize = 32;
-/// The small kernel takes 8 x 8 blocks when that still gives this many
-/// invocations.
-const SMALL_WIDE_MIN_INVOCATIONS: usize = 128;
 
 impl Plan {
     fn choose(kernel: MatmulKernel, m: usize, n: usize, k: usize, batches: usize) -> Plan {
@@ -495,9 +504,9 @@ impl Plan {
             block: (TILE, TILE),
             transposed: false,
             row_quads: 8,
+            col_quads: NARROW_COL_QUADS,
             shared_rows: false,
             lanes_n: 1,
-            small_quads: 1,
             splits: 1,
             k_chunk: k,
         };
@@ -512,22 +521,33 @@ impl Plan {
         plan.row_quads = rows.div_ceil(4).next_power_of_two().min(REGISTER_ROWS / 4);
         let row_block = 4 * plan.row_quads;
         let invocations = rows.div_ceil(row_block) * cols.div_ceil(REGISTER_COLS) * batches;
+        plan.shared_rows = kernel == MatmulKernel::RegisterSubgroup;
         if invocations >= REGISTER_MIN_INVOCATIONS {
             plan.entry = "matmul";
-            plan.shared_rows = kernel == MatmulKernel::RegisterSubgroup;
             plan.block = (row_block, REGISTER_COLS * REGISTER_WORKGROUP);
             return plan;
         }
-        // 4 x 4 or 8 x 8 blocks per invocation, as many lanes along n as
-        // the columns fill (a power of two up to the workgroup's 64), k
-        // split for parallelism.
+        // The narrow kernel: at most 16 rows per invocation, and the widest
+        // blocks of columns that still give enough invocations.
+        plan.row_quads = rows.div_ceil(4).min(NARROW_ROW_QUADS);
+        let row_blocks = rows.div_ceil(4 * plan.row_quads) * batches;
+        let invocations = |col_quads: usize| row_blocks * cols.div_ceil(4 * col_quads);
+        while plan.col_quads > 1 && invocations(plan.col_quads) < REGISTER_MIN_INVOCATIONS {
+            plan.col_quads /= 2;
+        }
+        if invocations(plan.col_quads) >= NARROW_MIN_INVOCATIONS {
+            plan.entry = "matmul_narrow";
+            plan.block = (4 * plan.row_quads, 4 * plan.col_quads * REGISTER_WORKGROUP);
+            return plan;
+        }
+        plan.shared_rows = false;
+        // 4 x 4 blocks per invocation, as many lanes along n as the columns
+        // fill (a power of two up to the workgroup's 64), k split for
+        // parallelism.
         plan.entry = "matmul_small";
-        let wide = rows.div_ceil(8) * cols.div_ceil(8) * batches >= SMALL_WIDE_MIN_INVOCATIONS;
-        plan.small_quads = if wide { 2 } else { 1 };
-        let edge = 4 * plan.small_quads;
-        plan.lanes_n = cols.div_ceil(edge).next_power_of_two().min(SMALL_WORKGROUP);
-        plan.block = (edge * SMALL_WORKGROUP / plan.lanes_n, edge * plan.lanes_n);
-        let invocations = rows.div_ceil(edge) * cols.div_ceil(edge) * batches;
+        plan.lanes_n = cols.div_ceil(4).next_power_of_two().min(SMALL_WORKGROUP);
+        plan.block = (4 * SMALL_WORKGROUP / plan.lanes_n, 4 * plan.lanes_n);
+        let invocations = rows.div_ceil(4) * cols.div_ceil(4) * batches;
         let wanted = SMALL_TARGET_INVOCATIONS.div_ceil(invocations);
         let most = (k / SMALL_MIN_K_CHUNK).max(1);
         plan.k_chunk = k.div_ceil(wanted.clamp(1, most)).next_multiple_of(4);
@@ -550,11 +570,12 @@ fn dispatch_chunks(
     [n, m, batches]: [usize; 3],
 ) {
     let bind = |binding, buffer| Binding { binding, buffer };
-    let lanes = [
-        ("WG_N", plan.lanes_n as f64),
-        ("SMALL_QUADS", plan.small_quads as f64),
-    ];
+    let lanes = [("WG_N", plan.lanes_n as f64)];
     let row_quads = [("TM_QUADS", plan.row_quads as f64)];
+    let narrow = [
+        ("TM_QUADS", plan.row_quads as f64),
+        ("TN_QUADS", plan.col_quads as f64),
+    ];
     let (constants, bindings): (Vec<_>, _) = match plan.entry {
         // The tiled kernel reads only the orientation constants and a, b
         // and c as scalars.
@@ -565,6 +586,10 @@ fn dispatch_chunks(
         // Bindings 4 to 6 are a, b and c accessed as vec4s.
         "matmul_small" => (
             [constants, &lanes].concat(),
+            vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
+        ),
+        "matmul_narrow" => (
+            [constants, &narrow].concat(),
             vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
         ),
         _ => (
@@ -627,17 +652,30 @@ mod tests {
         assert_eq!((p.entry, p.row_quads), ("matmul", 4));
         let p = plan(3000, 37, 10);
         assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", true, 4));
+        // The narrow kernel: (row quads, column quads) from (1, 1) to
+        // (4, 4), upright and transposed, k never split.
+        let narrow = |m, k, n, batches| {
+            let p = Plan::choose(MatmulKernel::RegisterSubgroup, m, n, k, batches);
+            assert_eq!(
+                (p.entry, p.splits, p.shared_rows),
+                ("matmul_narrow", 1, true)
+            );
+            (p.transposed, p.row_quads, p.col_quads)
+        };
+        assert_eq!(narrow(64, 784, 10, 1), (true, 3, 1));
+        assert_eq!(narrow(10, 64, 784, 1), (false, 3, 4));
+        assert_eq!(narrow(50, 10, 256, 1), (false, 4, 4));
+        assert_eq!(narrow(10, 50, 256, 1), (false, 3, 2));
+        assert_eq!(narrow(6, 25, 40, 1), (false, 2, 1));
+        assert_eq!(narrow(3, 33, 37, 1), (false, 1, 1));
+        assert_eq!(narrow(700, 20, 12, 1), (true, 3, 4));
+        assert_eq!(narrow(16, 54, 36, 7), (false, 4, 2));
         let p = plan(2, 2000, 3);
-        assert_eq!(
-            (p.entry, p.transposed, p.small_quads),
-            ("matmul_small", false, 1)
-        );
+        assert_eq!((p.entry, p.transposed), ("matmul_small", false));
         assert!(p.splits > 1 && p.k_chunk % 4 == 0 && p.splits * p.k_chunk >= 2000);
         let p = plan(5, 999, 2);
         assert_eq!((p.entry, p.transposed), ("matmul_small", true));
         assert!(p.splits > 1);
-        let p = plan(70, 300, 130);
-        assert_eq!((p.entry, p.small_quads), ("matmul_small", 2));
         let p = Plan::choose(MatmulKernel::Tiled, 3000, 10, 37, 1);
         assert_eq!(
             (p.entry, p.transposed, p.splits),

@@ -129,7 +129,9 @@ fn matrix_products_match_the_cpu_at_tile_edges_and_odd_sizes() {
 
 /// Shapes that steer the kernel choice: the register kernel with 4, 8 and
 /// 16 rows per invocation, both computed upright and transposed (m > n),
-/// and the small kernel with k split into slices, upright and transposed.
+/// the narrow kernel from 4 x 4 to 16 x 16 blocks, and the small kernel
+/// with k split into slices, upright and transposed (the plans are checked
+/// in `ops::matmul`'s unit test).
 #[test]
 fn every_kernel_plan_matches_the_cpu() {
     let sizes = [
@@ -139,7 +141,13 @@ fn every_kernel_plan_matches_the_cpu() {
         (3000, 37, 10),  // register, transposed (c^T = b^T a^T)
         (2, 2000, 3),    // small, k split
         (5, 999, 2),     // small, k split, transposed
-        (64, 784, 10),   // a Linear(784, 10) forward at batch 64
+        (64, 784, 10),   // narrow 12 x 4, transposed: a Linear(784, 10) forward at batch 64
+        (10, 64, 784),   // narrow 12 x 16: its weight gradient
+        (50, 10, 256),   // narrow 16 x 16, k not a multiple of 4
+        (10, 50, 256),   // narrow 12 x 8
+        (6, 25, 40),     // narrow 8 x 4, the last column quad partial
+        (3, 33, 37),     // narrow 4 x 4
+        (700, 20, 12),   // narrow 12 x 16, transposed
     ];
     for (i, &(m, k, n)) in sizes.iter().enumerate() {
         let (a, av, b, bv) = operands(&[m, k], &[k, n], 100 + i as u32);
@@ -322,9 +330,10 @@ fn mm_and_bmm_agree_with_matmul() {
 
 #[test]
 fn addmm_adds_a_bias_to_every_row_whether_or_not_k_is_split() {
-    // Linear's forward, bias + x @ w.t(): at batch 64 with k = 784 the
-    // product is split and the bias is added in the splits' sum; the small
-    // shapes are not split and add it after. A bias of the whole output's
+    // Linear's forward, bias + x @ w.t(): with k = 999 and 2 x 5 outputs
+    // the product is split and the bias is added in the splits' sum; the
+    // other shapes are not split and add it after (at batch 64 with k =
+    // 784, in the narrow kernel). A bias of the whole output's
     // shape or of one column broadcasts as in PyTorch.
     let cases: [(usize, usize, usize, &[usize]); 6] = [
         (64, 784, 10, &[10]),
