@@ -29,6 +29,10 @@ override TRANS_C: bool = false;
 override TM_QUADS: u32 = 8u;
 // Column quads per narrow-kernel invocation: 1, 2 or 4.
 override TN_QUADS: u32 = 4u;
+// matmul_narrow and matmul_sum add a bias of c's columns (Linear's bias,
+// torch.addmm's `input` of shape [n]), so that it costs no pass of its
+// own.
+override HAS_BIAS: bool = false;
 
 struct Params {
     batch_shape: array<vec4<u32>, 2>,
@@ -52,7 +56,9 @@ struct Params {
     // host sums the slices. Without a split, k_chunk >= k.
     batch_count: u32,
     k_chunk: u32,
-    _pad0: u32,
+    // matmul_narrow with HAS_BIAS: where the bias starts in b (bound
+    // as the f32 array b; the kernel reads its operands as b4).
+    bias_offset: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -320,12 +326,29 @@ fn narrow_store_row(cz: u32, g: u32, r0: u32, c0: u32) {
     }
     let i = 4u * g;
     let r = r0 + 4u * g;
-    store_block(cz, r, c0, nacc[i]);
-    if (TN_QUADS > 1u) { store_block(cz, r, c0 + 4u, nacc[i + 1u]); }
+    store_block(cz, r, c0, with_bias(nacc[i], r, c0));
+    if (TN_QUADS > 1u) { store_block(cz, r, c0 + 4u, with_bias(nacc[i + 1u], r, c0 + 4u)); }
     if (TN_QUADS > 2u) {
-        store_block(cz, r, c0 + 8u, nacc[i + 2u]);
-        store_block(cz, r, c0 + 12u, nacc[i + 3u]);
+        store_block(cz, r, c0 + 8u, with_bias(nacc[i + 2u], r, c0 + 8u));
+        store_block(cz, r, c0 + 12u, with_bias(nacc[i + 3u], r, c0 + 12u));
     }
+}
+
+// The block at (r0, c0) plus the bias, when HAS_BIAS: c's columns are the
+// computed matrix's rows when TRANS_C (each of the block's rows gets one
+// value), its columns otherwise. Indices past the edges are clamped; what
+// lies there is not stored.
+fn with_bias(blk: mat4x4<f32>, r0: u32, c0: u32) -> mat4x4<f32> {
+    if (!HAS_BIAS) {
+        return blk;
+    }
+    if (TRANS_C) {
+        let at = min(vec4<u32>(r0, r0 + 1u, r0 + 2u, r0 + 3u), vec4<u32>(p.m - 1u)) + p.bias_offset;
+        return mat4x4<f32>(blk[0] + b[at.x], blk[1] + b[at.y], blk[2] + b[at.z], blk[3] + b[at.w]);
+    }
+    let at = min(vec4<u32>(c0, c0 + 1u, c0 + 2u, c0 + 3u), vec4<u32>(p.n - 1u)) + p.bias_offset;
+    let v = vec4<f32>(b[at.x], b[at.y], b[at.z], b[at.w]);
+    return mat4x4<f32>(blk[0] + v, blk[1] + v, blk[2] + v, blk[3] + v);
 }
 
 @compute @workgroup_size(WG_X)
@@ -470,7 +493,6 @@ fn matmul_tiled(
 // shape [n]) so that the bias costs no pass of its own. parts is bound as
 // a, the bias as b (parts again without a bias); k is the number of
 // splits.
-override HAS_BIAS: bool = false;
 
 @compute @workgroup_size(64)
 fn matmul_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -217,9 +217,10 @@ impl Tensor {
 
     /// `bias + a @ b` for matrices `a: [m, k]`, `b: [k, n]` and a bias that
     /// broadcasts to `[m, n]` (`torch.addmm(bias, a, b)`; Linear's forward
-    /// with `b = w.t()`). A bias of shape `[n]` is added in the pass that
-    /// sums a split product's partial sums, so Linear's bias costs no
-    /// dispatch of its own when k is split; otherwise it is a separate add.
+    /// with `b = w.t()`). A bias of shape `[n]` is added as the narrow
+    /// kernel stores or in the pass that sums a split product's partial
+    /// sums, so Linear's bias costs no dispatch of its own there;
+    /// otherwise it is a separate add.
     pub fn try_addmm(bias: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         let (sa, sb) = (a.shape(), b.shape());
         if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
@@ -231,7 +232,13 @@ impl Tensor {
         }
         let n = sb[1];
         if bias.shape() == [n] && bias.dtype == DType::F32 {
-            return a.product(b, MatmulKernel::current(), Some(&bias.contiguous()));
+            // A dense view is read in place, at its offset.
+            let bias = if bias.is_contiguous() {
+                bias.clone()
+            } else {
+                bias.contiguous()
+            };
+            return a.product(b, MatmulKernel::current(), Some(&bias));
         }
         let out = a.try_matmul(b)?;
         let sum = out.try_add(bias)?;
@@ -261,10 +268,6 @@ impl Tensor {
         let b = if b.dim() == 1 { b.unsqueeze(1) } else { b };
         let (m, k, n) = (a.size(-2), a.size(-1), b.size(-1));
         let numel: usize = out_shape.iter().product();
-        let plus_bias = |out: Tensor| match bias {
-            Some(bias) => out.try_add(bias),
-            None => Ok(out),
-        };
         if numel == 0 {
             return Tensor::uninit("matmul", &out_shape, DType::F32);
         }
@@ -272,7 +275,10 @@ impl Tensor {
             // Sums of nothing.
             let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
             out.zero_();
-            return plus_bias(out);
+            return match bias {
+                Some(bias) => out.try_add(bias),
+                None => Ok(out),
+            };
         }
         let kernel = kernel.available();
         let aligned = kernel != MatmulKernel::Tiled;
@@ -315,8 +321,16 @@ impl Tensor {
         if plan.splits == 1 {
             let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
             let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
-            dispatch_chunks(&plan, &constants, &p, buffers, [n, m, batches]);
-            return plus_bias(out);
+            // The narrow kernel adds the bias as it stores.
+            let (in_kernel, after) = match plan.entry {
+                "matmul_narrow" => (bias, None),
+                _ => (None, bias),
+            };
+            dispatch_chunks(&plan, &constants, &p, buffers, in_kernel, [n, m, batches]);
+            return match after {
+                Some(bias) => out.try_add(bias),
+                None => Ok(out),
+            };
         }
         // Split-K: each split's partial products land in their own slice
         // of `parts` ([splits, batches, m, n]); `matmul_sum` adds them (and
@@ -324,7 +338,7 @@ impl Tensor {
         to_u32("matmul", plan.splits * numel)?;
         let parts = Tensor::uninit("matmul", &[plan.splits, batches * m * n], DType::F32)?;
         let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), parts.buffer()];
-        dispatch_chunks(&plan, &constants, &p, buffers, [n, m, batches]);
+        dispatch_chunks(&plan, &constants, &p, buffers, None, [n, m, batches]);
         let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
         // c's own orientation: rows over every batch entry, n columns.
         let (rows, cols) = if plan.transposed {
@@ -567,6 +581,7 @@ fn dispatch_chunks(
     constants: &[(&'static str, f64)],
     params: &[u32],
     [a, b, c]: [&wgpu::Buffer; 3],
+    bias: Option<&Tensor>,
     [n, m, batches]: [usize; 3],
 ) {
     let bind = |binding, buffer| Binding { binding, buffer };
@@ -575,6 +590,7 @@ fn dispatch_chunks(
     let narrow = [
         ("TM_QUADS", plan.row_quads as f64),
         ("TN_QUADS", plan.col_quads as f64),
+        ("HAS_BIAS", f64::from(u8::from(bias.is_some()))),
     ];
     let (constants, bindings): (Vec<_>, _) = match plan.entry {
         // The tiled kernel reads only the orientation constants and a, b
@@ -588,9 +604,16 @@ fn dispatch_chunks(
             [constants, &lanes].concat(),
             vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
         ),
+        // Binding 2 is the bias (b again without one).
         "matmul_narrow" => (
             [constants, &narrow].concat(),
-            vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
+            vec![
+                bind(2, bias.map_or(b, Tensor::buffer)),
+                bind(3, c),
+                bind(4, a),
+                bind(5, b),
+                bind(6, c),
+            ],
         ),
         _ => (
             [constants, &row_quads].concat(),
@@ -607,7 +630,8 @@ fn dispatch_chunks(
                 // Fits: the result's element count was checked to fit in
                 // u32, and k_chunk <= k + 3 as well.
                 p.extend([(y0 * rows) as u32, (x0 * cols) as u32, z0 as u32]);
-                p.extend([batches as u32, plan.k_chunk as u32, 0, 0, 0]);
+                let bias_offset = bias.map_or(0, |t| t.layout.offset) as u32;
+                p.extend([batches as u32, plan.k_chunk as u32, bias_offset, 0, 0]);
                 let grid = [gx - x0, gy - y0, gz - z0].map(|g| g.min(MAX_GROUPS) as u32);
                 let shader = if plan.shared_rows {
                     &MATMUL_SUBGROUP

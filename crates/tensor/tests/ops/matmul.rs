@@ -331,12 +331,14 @@ fn mm_and_bmm_agree_with_matmul() {
 #[test]
 fn addmm_adds_a_bias_to_every_row_whether_or_not_k_is_split() {
     // Linear's forward, bias + x @ w.t(): with k = 999 and 2 x 5 outputs
-    // the product is split and the bias is added in the splits' sum; the
-    // other shapes are not split and add it after (at batch 64 with k =
-    // 784, in the narrow kernel). A bias of the whole output's
-    // shape or of one column broadcasts as in PyTorch.
-    let cases: [(usize, usize, usize, &[usize]); 6] = [
+    // the product is split and the bias is added in the splits' sum; at
+    // batch 64 with k = 784 (computed transposed) and for 784 outputs of
+    // 10 rows the narrow kernel adds it as it stores; 3 x 7 outputs add
+    // it after. A bias of the whole output's shape or of one column
+    // broadcasts as in PyTorch. A bias of shape [n] is read at an offset.
+    let cases: [(usize, usize, usize, &[usize]); 7] = [
         (64, 784, 10, &[10]),
+        (10, 64, 784, &[784]),
         (5, 999, 2, &[2]),
         (3, 5, 7, &[7]),
         (3, 5, 7, &[3, 7]),
@@ -358,12 +360,12 @@ fn addmm_adds_a_bias_to_every_row_whether_or_not_k_is_split() {
             };
         }
         let tw = Tensor::from_slice(&w, &[n, k]);
-        let got = Tensor::try_addmm(
-            &Tensor::from_slice(&bias, bias_shape),
-            &Tensor::from_slice(&x, &[m, k]),
-            &tw.t(),
-        )
-        .expect("valid shapes");
+        let bias_t = match bias_shape {
+            &[n] => Tensor::from_slice(&[&[9.0; 3], &bias[..]].concat(), &[n + 3]).narrow(0, 3, n),
+            _ => Tensor::from_slice(&bias, bias_shape),
+        };
+        let got = Tensor::try_addmm(&bias_t, &Tensor::from_slice(&x, &[m, k]), &tw.t())
+            .expect("valid shapes");
         let label = format!("addmm {bias_shape:?} + [{m}, {k}] @ [{k}, {n}]");
         assert_eq!(got.shape(), shape, "{label}: shape");
         assert_close(&label, &read(&got), &want, TOL);
