@@ -517,7 +517,7 @@ impl Plan {
             entry: "matmul_tiled",
             block: (TILE, TILE),
             transposed: false,
-            row_quads: 8,
+            row_quads: REGISTER_ROWS / 4,
             col_quads: NARROW_COL_QUADS,
             shared_rows: false,
             lanes_n: 1,
@@ -527,22 +527,24 @@ impl Plan {
         if kernel == MatmulKernel::Tiled {
             return plan;
         }
-        // The 8 invocations of a register workgroup lie along n, each on 32
-        // columns: the longer side goes along n (transposing if needed),
-        // the shorter one picks the rows per invocation.
+        // The 8 invocations of a register workgroup lie along n: the longer
+        // side goes along n (transposing if needed).
         plan.transposed = m > n;
         let (rows, cols) = if plan.transposed { (n, m) } else { (m, n) };
-        plan.row_quads = rows.div_ceil(4).next_power_of_two().min(REGISTER_ROWS / 4);
+        plan.shared_rows = kernel == MatmulKernel::RegisterSubgroup;
         let row_block = 4 * plan.row_quads;
         let invocations = rows.div_ceil(row_block) * cols.div_ceil(REGISTER_COLS) * batches;
-        plan.shared_rows = kernel == MatmulKernel::RegisterSubgroup;
-        if invocations >= REGISTER_MIN_INVOCATIONS {
+        if rows > 4 * NARROW_ROW_QUADS && invocations >= REGISTER_MIN_INVOCATIONS {
             plan.entry = "matmul";
             plan.block = (row_block, REGISTER_COLS * REGISTER_WORKGROUP);
             return plan;
         }
         // The narrow kernel: at most 16 rows per invocation, and the widest
-        // blocks of columns that still give enough invocations.
+        // blocks of columns that still give enough invocations. Products
+        // of at most 16 rows take it even where the register kernel would
+        // have enough invocations: as fast there (W5's Linear(256, 10)
+        // over 1,000 images), and on an empty shader cache lavapipe
+        // compiles it in a fraction of the register kernel's 2.7 s.
         plan.row_quads = rows.div_ceil(4).min(NARROW_ROW_QUADS);
         let row_blocks = rows.div_ceil(4 * plan.row_quads) * batches;
         let invocations = |col_quads: usize| row_blocks * cols.div_ceil(4 * col_quads);
@@ -668,14 +670,10 @@ mod tests {
         assert_eq!((p.entry, p.row_quads, p.shared_rows), ("matmul", 8, true));
         let p = Plan::choose(MatmulKernel::RegisterSubgroup, 2, 3, 2000, 1);
         assert_eq!((p.entry, p.shared_rows), ("matmul_small", false));
-        let p = plan(6, 25, 3000);
-        assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", false, 2));
-        let p = plan(3, 9, 2000);
-        assert_eq!((p.entry, p.row_quads), ("matmul", 1));
-        let p = plan(16, 150, 1200);
-        assert_eq!((p.entry, p.row_quads), ("matmul", 4));
-        let p = plan(3000, 37, 10);
-        assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", true, 4));
+        let p = plan(17, 25, 3000);
+        assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", false, 8));
+        let p = plan(3000, 37, 20);
+        assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", true, 8));
         // The narrow kernel: (row quads, column quads) from (1, 1) to
         // (4, 4), upright and transposed, k never split.
         let narrow = |m, k, n, batches| {
@@ -694,6 +692,10 @@ mod tests {
         assert_eq!(narrow(3, 33, 37, 1), (false, 1, 1));
         assert_eq!(narrow(700, 20, 12, 1), (true, 3, 4));
         assert_eq!(narrow(16, 54, 36, 7), (false, 4, 2));
+        // At most 16 rows: the narrow kernel, however many columns.
+        assert_eq!(narrow(6, 25, 3000, 1), (false, 2, 4));
+        assert_eq!(narrow(1000, 256, 10, 1), (true, 3, 4));
+        assert_eq!(narrow(16, 150, 1200, 1), (false, 4, 4));
         let p = plan(2, 2000, 3);
         assert_eq!((p.entry, p.transposed), ("matmul_small", false));
         assert!(p.splits > 1 && p.k_chunk % 4 == 0 && p.splits * p.k_chunk >= 2000);

@@ -127,18 +127,19 @@ fn matrix_products_match_the_cpu_at_tile_edges_and_odd_sizes() {
     }
 }
 
-/// Shapes that steer the kernel choice: the register kernel with 4, 8 and
-/// 16 rows per invocation, both computed upright and transposed (m > n),
-/// the narrow kernel from 4 x 4 to 16 x 16 blocks, and the small kernel
-/// with k split into slices, upright and transposed (the plans are checked
-/// in `ops::matmul`'s unit test).
+/// Shapes that steer the kernel choice: the register kernel computed
+/// upright and transposed (m > n), the narrow kernel from 4 x 4 to 16 x 16
+/// blocks, and the small kernel with k split into slices, upright and
+/// transposed (the plans are checked in `ops::matmul`'s unit test).
 #[test]
 fn every_kernel_plan_matches_the_cpu() {
     let sizes = [
-        (6, 25, 3000),   // register, 8 rows per invocation
-        (3, 9, 2000),    // register, 4 rows
-        (16, 150, 1200), // register, 16 rows
-        (3000, 37, 10),  // register, transposed (c^T = b^T a^T)
+        (17, 25, 3000),  // register, one row past the narrow kernel's 16
+        (3000, 37, 20),  // register, transposed (c^T = b^T a^T)
+        (6, 25, 3000),   // narrow 8 x 16, many columns
+        (3, 9, 2000),    // narrow 4 x 16
+        (16, 150, 1200), // narrow 16 x 16
+        (3000, 37, 10),  // narrow 12 x 16, transposed
         (2, 2000, 3),    // small, k split
         (5, 999, 2),     // small, k split, transposed
         (64, 784, 10),   // narrow 12 x 4, transposed: a Linear(784, 10) forward at batch 64
