@@ -23,9 +23,9 @@ override C_VEC4: bool = false;
 // transposed: element (row, col) of what it computes is c[col, row]. m and n
 // are then the computed matrix's dims (c's n and m).
 override TRANS_C: bool = false;
-// Row quads per register-kernel invocation: 8 for 32 x 32 blocks, fewer
-// for products with few rows, so that no lane multiplies padding. The
-// narrow kernel takes 1 to 4.
+// Row quads per invocation: 8 in `matmul` (the host gives products of at
+// most 16 rows to `matmul_narrow`), 1 to 4 in `matmul_narrow`, so that no
+// lane multiplies padding rows.
 override TM_QUADS: u32 = 8u;
 // Column quads per narrow-kernel invocation: 1, 2 or 4.
 override TN_QUADS: u32 = 4u;
