@@ -4,8 +4,13 @@
 //! Its own test binary: the compile statistics are process-wide, and the op
 //! tests would create pipelines alongside it if they shared the process.
 
+use std::sync::Mutex;
+
 use approx::assert_relative_eq;
 use wgrad_tensor::{Tensor, runtime};
+
+/// The tests take turns: each counts the pipelines created while it runs.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 /// `exp(x) + x`, then its sum over dim 1, then `relu` of that: three
 /// dependent kernels, each one's input written by the one before.
@@ -26,6 +31,7 @@ fn reference(data: &[f32], cols: usize) -> (Vec<f32>, Vec<f32>) {
 
 #[test]
 fn held_dispatches_run_in_order_after_their_pipelines_are_created() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let rt = runtime().expect("device");
     let (rows, cols) = (37, 129);
     let data: Vec<f32> = (0..rows * cols)
@@ -55,4 +61,28 @@ fn held_dispatches_run_in_order_after_their_pipelines_are_created() {
     let (_, again) = chain(&x);
     assert_eq!(again.to_vec::<f32>().expect("read again"), got_s);
     assert_eq!(rt.compile_stats().pipelines, first.pipelines);
+}
+
+/// Every kernel reaches the driver specialised: its constants applied and
+/// the branches they decide cut (`runtime/specialize.rs`). A kernel naga
+/// could not specialise would still run, from the whole shader, so only
+/// the statistics tell.
+#[test]
+fn kernels_are_specialised_before_the_driver_sees_them() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime().expect("device");
+    let x = Tensor::rand(&[4, 3, 12, 12]);
+    let w = Tensor::rand(&[8, 3, 3, 3]);
+    // (None of the other test's kernels, which must be new to it.)
+    let y = x.conv2d(&w, None, Default::default());
+    // Products for the register, narrow and small kernels.
+    let big = Tensor::rand(&[40, 30]).matmul(&Tensor::rand(&[30, 300]));
+    let narrow = Tensor::rand(&[64, 20]).matmul(&Tensor::rand(&[20, 10]));
+    let small = Tensor::rand(&[2, 500]).matmul(&Tensor::rand(&[500, 3]));
+    for t in [y, big, narrow, small] {
+        t.to_vec::<f32>().expect("read");
+    }
+    let stats = rt.compile_stats();
+    assert!(stats.pipelines >= 5, "{stats:?}");
+    assert_eq!(stats.unspecialized, 0, "{stats:?}");
 }

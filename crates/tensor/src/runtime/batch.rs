@@ -264,18 +264,28 @@ impl Runtime {
     /// Adds `dispatch` to the batch's compute pass.
     fn encode(&self, batch: &mut Batch, pipeline: &Pipeline, dispatch: &Recorded) {
         let (params_buffer, offset, size) = &dispatch.params;
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: params_buffer,
-                offset: *offset,
-                size: wgpu::BufferSize::new(*size),
-            }),
-        }];
+        let used = |binding: u32| {
+            pipeline
+                .bindings
+                .as_ref()
+                .is_none_or(|b| b.contains(&binding))
+        };
+        let mut entries = Vec::with_capacity(dispatch.bindings.len() + 1);
+        if used(0) {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: params_buffer,
+                    offset: *offset,
+                    size: wgpu::BufferSize::new(*size),
+                }),
+            });
+        }
         entries.extend(
             dispatch
                 .bindings
                 .iter()
+                .filter(|(binding, _)| used(*binding))
                 .map(|(binding, buffer)| wgpu::BindGroupEntry {
                     binding: *binding,
                     resource: buffer.as_entire_binding(),

@@ -9,6 +9,7 @@ mod batch;
 mod pipelines;
 mod pool;
 mod profile;
+mod specialize;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::specialize;
+
 /// A WGSL source file from `shaders/`, embedded at build time, or a
 /// variant of one: the file with its marked sections replaced by a patch's
 /// (see [`crate::shaders::compose`]).
@@ -53,6 +55,9 @@ impl Kernel {
 pub(crate) struct Pipeline {
     pub(crate) pipeline: wgpu::ComputePipeline,
     pub(crate) layout: wgpu::BindGroupLayout,
+    /// The bindings the kernel uses, when it was specialised (a dispatch
+    /// binds only these); `None`: all that the dispatch names.
+    pub(crate) bindings: Option<Vec<u32>>,
 }
 
 type Key = (&'static str, &'static str, Vec<(&'static str, u64)>);
@@ -73,6 +78,10 @@ fn key(kernel: Kernel, constants: &[(&'static str, f64)]) -> Key {
 pub struct CompileStats {
     /// Pipelines created (one per shader, entry point and constants).
     pub pipelines: u64,
+    /// Of those, created from the whole shader with its constants (wgpu's
+    /// way), because naga could not specialise the kernel first (see
+    /// `runtime/specialize.rs`); 0 is expected.
+    pub unspecialized: u64,
     /// Wall time the recording thread spent waiting for pipelines to be
     /// created (`create_compute_pipeline`, where lavapipe runs its shader
     /// passes). Pipelines first needed in one batch are created in parallel,
@@ -84,6 +93,8 @@ pub struct CompileStats {
 pub(crate) struct PipelineCache {
     modules: Mutex<HashMap<&'static str, Arc<wgpu::ShaderModule>>>,
     pipelines: Mutex<HashMap<Key, Arc<Pipeline>>>,
+    /// Each shader parsed once for `specialize` (`None` if that failed).
+    parsed: Mutex<HashMap<&'static str, Option<Arc<specialize::Parsed>>>>,
     stats: Mutex<CompileStats>,
 }
 
@@ -166,7 +177,16 @@ impl PipelineCache {
         kernel: Kernel,
         constants: &[(&'static str, f64)],
     ) -> Pipeline {
-        let module = self.module(device, kernel.shader);
+        // The kernel specialised here (see `specialize`), or, if that
+        // fails, the shader's module with the constants for wgpu to apply.
+        let specialized = self.specialized(device, kernel, constants);
+        let (module, constants, bindings) = match specialized {
+            Some((module, bindings)) => (Arc::new(module), &[][..], Some(bindings)),
+            None => {
+                lock(&self.stats).unspecialized += 1;
+                (self.module(device, kernel.shader), constants, None)
+            }
+        };
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry),
             layout: None,
@@ -180,7 +200,32 @@ impl PipelineCache {
             cache: None,
         });
         let layout = pipeline.get_bind_group_layout(0);
-        Pipeline { pipeline, layout }
+        Pipeline {
+            pipeline,
+            layout,
+            bindings,
+        }
+    }
+
+    /// A module holding only `kernel`, specialised with `constants`;
+    /// `None` if naga could not do it (the shaders are validated by
+    /// `cargo xtask validate`, so this is not expected).
+    fn specialized(
+        &self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+        constants: &[(&'static str, f64)],
+    ) -> Option<(wgpu::ShaderModule, Vec<u32>)> {
+        let parsed = lock(&self.parsed)
+            .entry(kernel.shader.name)
+            .or_insert_with(|| specialize::parse(&kernel.shader.text()).map(Arc::new).ok())
+            .clone()?;
+        let s = specialize::specialize(&parsed, kernel.entry, constants).ok()?;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel.shader.name),
+            source: wgpu::ShaderSource::Naga(std::borrow::Cow::Owned(s.module)),
+        });
+        Some((module, s.bindings))
     }
 
     /// What compiling pipelines has cost so far.
