@@ -481,7 +481,7 @@ struct Plan {
     /// `TN_QUADS` of the narrow register kernel: column quads per
     /// invocation.
     col_quads: usize,
-    /// The register kernel shares a's rows by subgroup shuffles
+    /// The register kernels share a's rows by subgroup shuffles
     /// (`matmul.subgroup.wgsl`).
     shared_rows: bool,
     /// `WG_N` of the small kernel: invocations side by side along n.
@@ -491,10 +491,10 @@ struct Plan {
     k_chunk: usize,
 }
 
-/// The register kernel is used when it gets at least this many
-/// invocations; below, most SIMD lanes of a CPU driver would idle. The
-/// narrow kernel then takes narrower blocks of columns until it has as
-/// many...
+/// The register kernel is used for products of more than 16 rows when it
+/// gets at least this many invocations; below, most SIMD lanes of a CPU
+/// driver would idle. The narrow kernel takes narrower blocks of columns
+/// until it has as many...
 const REGISTER_MIN_INVOCATIONS: usize = 32;
 /// ...and is used if it then has at least this many; below, the small
 /// kernel, which splits k, is faster. Above, splitting k was slower on
