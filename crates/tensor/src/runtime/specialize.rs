@@ -6,9 +6,11 @@
 //! constants, wgpu hands the driver every path, each branch on a constant;
 //! lavapipe then inlines and works through all of that code before it
 //! folds the constants away, and that is most of what creating such a
-//! pipeline costs (0.1-0.25 s each for the whole-row convolutions). Here
-//! naga applies the constants, the `if`s whose conditions became constants
-//! keep only the branch taken.
+//! pipeline costs (0.15-0.36 s each for the whole-row convolutions, 0.05-0.13
+//! s specialised). Here naga applies the constants, the `if`s whose
+//! conditions became constants keep only the branch taken, and what is no
+//! longer called goes. Conditions on a function's arguments stay: they are
+//! decided only once the driver has inlined the calls.
 
 use std::borrow::Cow;
 
