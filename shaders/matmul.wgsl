@@ -305,8 +305,10 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 // invocation, k unsplit: on lavapipe the splits' sum cost more than the
 // parallelism gained. A separate entry point, not constants of `matmul`:
 // lavapipe works through a kernel's whole unrolled code before the
-// constants remove the unused part, and `matmul`'s 64 blocks of stores
-// took 0.13-0.26 s to create.
+// constants remove the unused part, and with `matmul`'s 64 blocks of
+// stores a narrow pipeline took 0.13-0.14 s to create, 0.035-0.055 s as
+// its own entry point (measured before the host cut the branches on
+// constants, `runtime/specialize.rs`).
 var<private> nacc: array<mat4x4<f32>, 16>; // block (row quad g, column quad j) at 4 g + j
 
 // nacc[g, j] += b_j * a_g for the TN_QUADS column quads of row quad g.
