@@ -174,7 +174,9 @@ fn store_quad(cz: u32, row: u32, col: u32, v: vec4<f32>) {
     if (row >= p.m || col >= p.n) {
         return;
     }
-    if (C_VEC4 && !TRANS_C) {
+    // (`&`, not `&&`: naga lowers `&&` through a variable, which keeps the
+    // branch from being cut when the kernel is specialised.)
+    if (C_VEC4 & !TRANS_C) {
         c4[(cz + row * p.n + col) / 4u] = v;
         return;
     }

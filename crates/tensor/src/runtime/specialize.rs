@@ -107,10 +107,15 @@ fn cut(f: &mut naga::Function, module: &Module) {
     f.named_expressions.clear();
 }
 
-/// `block` with every `if` on a constant replaced by the branch it takes.
+/// `block` with every `if` on a constant replaced by the branch it takes,
+/// and what follows a taken branch that leaves the block (`if (!HAS_BIAS)
+/// { return blk; }`) dropped as unreachable.
 fn prune(block: Block, exprs: &naga::Arena<Expression>, module: &Module) -> Block {
     let mut out = Block::with_capacity(block.len());
     for (statement, span) in block.span_into_iter() {
+        if out.last().is_some_and(leaves) {
+            break;
+        }
         let statement = match statement {
             Statement::If {
                 condition,
@@ -153,6 +158,16 @@ fn prune(block: Block, exprs: &naga::Arena<Expression>, module: &Module) -> Bloc
     out
 }
 
+/// Whether control never passes beyond `statement`: it returns, breaks or
+/// continues, or is a block that ends doing so.
+fn leaves(statement: &Statement) -> bool {
+    match statement {
+        Statement::Return { .. } | Statement::Kill | Statement::Break | Statement::Continue => true,
+        Statement::Block(b) => b.last().is_some_and(leaves),
+        _ => false,
+    }
+}
+
 /// The value of a boolean expression that the constants decided.
 fn constant_bool(
     h: naga::Handle<Expression>,
@@ -174,32 +189,6 @@ mod tests {
     use super::{parse, specialize};
     use naga::Statement;
 
-    const SHADER: &str = "
-override WIDE: bool = false;
-override N: u32 = 1u;
-@group(0) @binding(1) var<storage, read_write> narrow: array<f32>;
-@group(0) @binding(2) var<storage, read_write> wide: array<vec4<f32>>;
-
-fn store(i: u32) {
-    if (WIDE) {
-        wide[i] = vec4<f32>(1.0);
-        return;
-    }
-    let v = f32(i);
-    if (N > 2u) {
-        narrow[i] = v;
-    }
-}
-
-@compute @workgroup_size(1)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    store(id.x);
-    if (id.x > N) {
-        narrow[0] = 2.0;
-    }
-}
-";
-
     fn ifs(block: &naga::Block) -> usize {
         block
             .iter()
@@ -214,25 +203,42 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
             .sum()
     }
 
-    #[test]
-    fn branches_on_constants_are_cut_and_unused_buffers_left_unbound() {
-        let parsed = parse(SHADER).expect("valid WGSL");
-        let s = specialize(&parsed, "main", &[("WIDE", 0.0), ("N", 1.0)]).expect("specialised");
-        let (_, store) = s
-            .module
+    /// The `if`s left in function `name` of a specialised module.
+    fn ifs_in(module: &naga::Module, name: &str) -> usize {
+        let (_, f) = module
             .functions
             .iter()
-            .next()
-            .expect("store is still called");
-        // Only the `if` on the invocation id is left: `WIDE` and `N > 2u`
-        // are decided.
-        assert_eq!(ifs(&store.body), 0);
-        assert_eq!(ifs(&s.module.entry_points[0].function.body), 1);
-        assert_eq!(s.bindings, vec![1]);
-        let s = specialize(&parsed, "main", &[("WIDE", 1.0), ("N", 3.0)]).expect("specialised");
-        let mut bindings = s.bindings;
-        bindings.sort_unstable();
-        assert_eq!(bindings, vec![1, 2]);
-        assert!(specialize(&parsed, "main", &[("NOPE", 1.0)]).is_err());
+            .find(|(_, f)| f.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} is still called"));
+        ifs(&f.body)
+    }
+
+    /// On the narrow matmul: the branches on its constants go, those on
+    /// values known only when it runs stay, and the bias's buffer is bound
+    /// only when the bias is added.
+    #[test]
+    fn branches_on_constants_are_cut_and_unused_buffers_left_unbound() {
+        let parsed = parse(&crate::shaders::MATMUL.text()).expect("valid WGSL");
+        let constants = |bias: f64| {
+            [
+                ("TRANS_A", 0.0),
+                ("TRANS_B", 1.0),
+                ("C_VEC4", 0.0),
+                ("TRANS_C", 1.0),
+                ("TM_QUADS", 3.0),
+                ("TN_QUADS", 1.0),
+                ("HAS_BIAS", bias),
+            ]
+        };
+        let s = specialize(&parsed, "matmul_narrow", &constants(0.0)).expect("specialised");
+        // Its three `if (TN_QUADS > ...)` and `if (TRANS_C)` are decided;
+        // the edge tests on the row and the columns are not.
+        assert_eq!(ifs_in(&s.module, "narrow_update_row"), 0);
+        assert_eq!(ifs_in(&s.module, "store_quad"), 5);
+        assert!(s.module.overrides.is_empty(), "every override is applied");
+        assert!(!s.bindings.contains(&2), "{:?}", s.bindings);
+        let s = specialize(&parsed, "matmul_narrow", &constants(1.0)).expect("specialised");
+        assert!(s.bindings.contains(&2), "{:?}", s.bindings);
+        assert!(specialize(&parsed, "matmul_narrow", &[("NOPE", 1.0)]).is_err());
     }
 }
