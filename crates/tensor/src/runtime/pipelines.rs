@@ -209,7 +209,8 @@ impl PipelineCache {
 
     /// A module holding only `kernel`, specialised with `constants`;
     /// `None` if naga could not do it (the shaders are validated by
-    /// `cargo xtask validate`, so this is not expected).
+    /// `cargo xtask validate`, so this is not expected, and
+    /// `CompileStats::unspecialized` would count it).
     fn specialized(
         &self,
         device: &wgpu::Device,
@@ -220,7 +221,12 @@ impl PipelineCache {
             .entry(kernel.shader.name)
             .or_insert_with(|| specialize::parse(&kernel.shader.text()).map(Arc::new).ok())
             .clone()?;
-        let s = specialize::specialize(&parsed, kernel.entry, constants).ok()?;
+        // naga's compaction may panic on a module it cannot handle (its
+        // documented contract): that too falls back to the whole shader.
+        let attempt = std::panic::AssertUnwindSafe(|| {
+            specialize::specialize(&parsed, kernel.entry, constants)
+        });
+        let s = std::panic::catch_unwind(attempt).ok()?.ok()?;
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(kernel.shader.name),
             source: wgpu::ShaderSource::Naga(std::borrow::Cow::Owned(s.module)),
