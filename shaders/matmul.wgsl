@@ -29,9 +29,9 @@ override TRANS_C: bool = false;
 override TM_QUADS: u32 = 8u;
 // Column quads per narrow-kernel invocation: 1, 2 or 4.
 override TN_QUADS: u32 = 4u;
-// matmul_narrow and matmul_sum add a bias of c's columns (Linear's bias,
-// torch.addmm's `input` of shape [n]), so that it costs no pass of its
-// own.
+// The register kernels and matmul_sum add a bias of c's columns (Linear's
+// bias, torch.addmm's `input` of shape [n]), so that it costs no pass of
+// its own.
 override HAS_BIAS: bool = false;
 
 struct Params {
@@ -56,8 +56,8 @@ struct Params {
     // host sums the slices. Without a split, k_chunk >= k.
     batch_count: u32,
     k_chunk: u32,
-    // matmul_narrow with HAS_BIAS: where the bias starts in b (bound
-    // as the f32 array b; the kernel reads its operands as b4).
+    // The register kernels with HAS_BIAS: where the bias starts in b
+    // (bound as the f32 array b; they read their operands as b4).
     bias_offset: u32,
     _pad1: u32,
     _pad2: u32,
@@ -233,14 +233,14 @@ fn update_row(g: u32, ag: mat4x4<f32>) {
 
 fn store_row(cz: u32, g: u32, r0: u32, c0: u32) {
     let i = 8u * g;
-    store_block(cz, r0, c0, acc[i]);
-    store_block(cz, r0, c0 + 4u, acc[i + 1u]);
-    store_block(cz, r0, c0 + 8u, acc[i + 2u]);
-    store_block(cz, r0, c0 + 12u, acc[i + 3u]);
-    store_block(cz, r0, c0 + 16u, acc[i + 4u]);
-    store_block(cz, r0, c0 + 20u, acc[i + 5u]);
-    store_block(cz, r0, c0 + 24u, acc[i + 6u]);
-    store_block(cz, r0, c0 + 28u, acc[i + 7u]);
+    store_block(cz, r0, c0, with_bias(acc[i], r0, c0));
+    store_block(cz, r0, c0 + 4u, with_bias(acc[i + 1u], r0, c0 + 4u));
+    store_block(cz, r0, c0 + 8u, with_bias(acc[i + 2u], r0, c0 + 8u));
+    store_block(cz, r0, c0 + 12u, with_bias(acc[i + 3u], r0, c0 + 12u));
+    store_block(cz, r0, c0 + 16u, with_bias(acc[i + 4u], r0, c0 + 16u));
+    store_block(cz, r0, c0 + 20u, with_bias(acc[i + 5u], r0, c0 + 20u));
+    store_block(cz, r0, c0 + 24u, with_bias(acc[i + 6u], r0, c0 + 24u));
+    store_block(cz, r0, c0 + 28u, with_bias(acc[i + 7u], r0, c0 + 28u));
 }
 
 // @swap matmul-helpers

@@ -217,10 +217,11 @@ impl Tensor {
 
     /// `bias + a @ b` for matrices `a: [m, k]`, `b: [k, n]` and a bias that
     /// broadcasts to `[m, n]` (`torch.addmm(bias, a, b)`; Linear's forward
-    /// with `b = w.t()`). A bias of shape `[n]` is added as the narrow
-    /// kernel stores or in the pass that sums a split product's partial
+    /// with `b = w.t()`). A bias of shape `[n]` is added as the register
+    /// kernels store or in the pass that sums a split product's partial
     /// sums, so Linear's bias costs no dispatch of its own there;
-    /// otherwise it is a separate add.
+    /// otherwise (the tiled kernel, an unsplit small one) it is a separate
+    /// add.
     pub fn try_addmm(bias: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         let (sa, sb) = (a.shape(), b.shape());
         if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
@@ -321,9 +322,9 @@ impl Tensor {
         if plan.splits == 1 {
             let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
             let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
-            // The narrow kernel adds the bias as it stores.
+            // The register kernels add the bias as they store.
             let (in_kernel, after) = match plan.entry {
-                "matmul_narrow" => (bias, None),
+                "matmul" | "matmul_narrow" => (bias, None),
                 _ => (None, bias),
             };
             dispatch_chunks(&plan, &constants, &p, buffers, in_kernel, [n, m, batches]);
@@ -588,11 +589,21 @@ fn dispatch_chunks(
 ) {
     let bind = |binding, buffer| Binding { binding, buffer };
     let lanes = [("WG_N", plan.lanes_n as f64)];
-    let row_quads = [("TM_QUADS", plan.row_quads as f64)];
+    let has_bias = ("HAS_BIAS", f64::from(u8::from(bias.is_some())));
+    let register = [("TM_QUADS", plan.row_quads as f64), has_bias];
     let narrow = [
         ("TM_QUADS", plan.row_quads as f64),
         ("TN_QUADS", plan.col_quads as f64),
-        ("HAS_BIAS", f64::from(u8::from(bias.is_some()))),
+        has_bias,
+    ];
+    // The register kernels: binding 2 is the bias (b again without one),
+    // 4 to 6 are a, b and c accessed as vec4s.
+    let register_bindings = vec![
+        bind(2, bias.map_or(b, Tensor::buffer)),
+        bind(3, c),
+        bind(4, a),
+        bind(5, b),
+        bind(6, c),
     ];
     let (constants, bindings): (Vec<_>, _) = match plan.entry {
         // The tiled kernel reads only the orientation constants and a, b
@@ -606,21 +617,8 @@ fn dispatch_chunks(
             [constants, &lanes].concat(),
             vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
         ),
-        // Binding 2 is the bias (b again without one).
-        "matmul_narrow" => (
-            [constants, &narrow].concat(),
-            vec![
-                bind(2, bias.map_or(b, Tensor::buffer)),
-                bind(3, c),
-                bind(4, a),
-                bind(5, b),
-                bind(6, c),
-            ],
-        ),
-        _ => (
-            [constants, &row_quads].concat(),
-            vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
-        ),
+        "matmul_narrow" => ([constants, &narrow].concat(), register_bindings),
+        _ => ([constants, &register].concat(), register_bindings),
     };
     let (rows, cols) = plan.block;
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
@@ -676,6 +674,11 @@ mod tests {
         assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", true, 8));
         // The narrow kernel: (row quads, column quads) from (1, 1) to
         // (4, 4), upright and transposed, k never split.
+        // Linear(30, 600) and its transpose at batch 64, as addmm's test
+        // has them.
+        assert_eq!(plan(64, 30, 600).entry, "matmul");
+        let p = plan(600, 30, 64);
+        assert_eq!((p.entry, p.transposed), ("matmul", true));
         let narrow = |m, k, n, batches| {
             let p = Plan::choose(MatmulKernel::RegisterSubgroup, m, n, k, batches);
             assert_eq!(

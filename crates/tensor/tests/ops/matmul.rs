@@ -334,12 +334,16 @@ fn addmm_adds_a_bias_to_every_row_whether_or_not_k_is_split() {
     // Linear's forward, bias + x @ w.t(): with k = 999 and 2 x 5 outputs
     // the product is split and the bias is added in the splits' sum; at
     // batch 64 with k = 784 (computed transposed) and for 784 outputs of
-    // 10 rows the narrow kernel adds it as it stores; 3 x 7 outputs add
-    // it after. A bias of the whole output's shape or of one column
-    // broadcasts as in PyTorch. A bias of shape [n] is read at an offset.
-    let cases: [(usize, usize, usize, &[usize]); 7] = [
+    // 10 rows the narrow kernel adds it as it stores, and so does the
+    // register kernel for 64 x 600 and 600 x 64 outputs (the second
+    // computed transposed); 3 x 7 outputs add it after. A bias of the
+    // whole output's shape or of one column broadcasts as in PyTorch. A
+    // bias of shape [n] is read at an offset.
+    let cases: [(usize, usize, usize, &[usize]); 9] = [
         (64, 784, 10, &[10]),
         (10, 64, 784, &[784]),
+        (64, 30, 600, &[600]),
+        (600, 30, 64, &[64]),
         (5, 999, 2, &[2]),
         (3, 5, 7, &[7]),
         (3, 5, 7, &[3, 7]),
