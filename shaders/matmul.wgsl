@@ -190,11 +190,21 @@ fn store_quad(cz: u32, row: u32, col: u32, v: vec4<f32>) {
 }
 
 // c[r0..r0 + 4, c0..c0 + 4] from a block whose column r is row r0 + r.
+//
+// NOTE: the register kernels' stores are loops the driver cannot unroll
+// (their bounds are `opaque`), here and in their epilogues. On lavapipe each
+// store site is a loop over the lanes with a bounds check per component,
+// and LLVM spent most of a pipeline's compile (which it does at the first
+// dispatch, on the queue's thread) on the unrolled stores: with its 3 to 16
+// blocks stored site by site, a narrow pipeline took 0.35-1.0 s to compile.
+// The loops pick what they store by `select` on constant indices: an
+// accumulator indexed by the loop counter would be kept in memory instead
+// of registers for the whole kernel.
 fn store_block(cz: u32, r0: u32, c0: u32, blk: mat4x4<f32>) {
-    store_quad(cz, r0, c0, blk[0]);
-    store_quad(cz, r0 + 1u, c0, blk[1]);
-    store_quad(cz, r0 + 2u, c0, blk[2]);
-    store_quad(cz, r0 + 3u, c0, blk[3]);
+    for (var r = 0u; r < opaque(4u); r++) {
+        let v = select(select(select(blk[0], blk[1], r == 1u), blk[2], r == 2u), blk[3], r == 3u);
+        store_quad(cz, r0 + r, c0, v);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -231,16 +241,36 @@ fn update_row(g: u32, ag: mat4x4<f32>) {
     acc[i + 7u] += bq[7] * ag;
 }
 
+// Block (row quad g, column quad j) of acc, for g not known at compile
+// time (see `store_block`): a select over the 8 row quads.
+fn acc_block(g: u32, j: u32) -> mat4x4<f32> {
+    var blk = acc[j];
+    blk = pick(blk, acc[8u + j], g == 1u);
+    blk = pick(blk, acc[16u + j], g == 2u);
+    blk = pick(blk, acc[24u + j], g == 3u);
+    blk = pick(blk, acc[32u + j], g == 4u);
+    blk = pick(blk, acc[40u + j], g == 5u);
+    blk = pick(blk, acc[48u + j], g == 6u);
+    blk = pick(blk, acc[56u + j], g == 7u);
+    return blk;
+}
+
+// `select` for matrices: b where `take`, else a.
+fn pick(a: mat4x4<f32>, b: mat4x4<f32>, take: bool) -> mat4x4<f32> {
+    return mat4x4<f32>(select(a[0], b[0], take), select(a[1], b[1], take), select(a[2], b[2], take), select(a[3], b[3], take));
+}
+
+// Row quad g's 8 blocks, one store site per column quad.
 fn store_row(cz: u32, g: u32, r0: u32, c0: u32) {
-    let i = 8u * g;
-    store_block(cz, r0, c0, with_bias(acc[i], r0, c0));
-    store_block(cz, r0, c0 + 4u, with_bias(acc[i + 1u], r0, c0 + 4u));
-    store_block(cz, r0, c0 + 8u, with_bias(acc[i + 2u], r0, c0 + 8u));
-    store_block(cz, r0, c0 + 12u, with_bias(acc[i + 3u], r0, c0 + 12u));
-    store_block(cz, r0, c0 + 16u, with_bias(acc[i + 4u], r0, c0 + 16u));
-    store_block(cz, r0, c0 + 20u, with_bias(acc[i + 5u], r0, c0 + 20u));
-    store_block(cz, r0, c0 + 24u, with_bias(acc[i + 6u], r0, c0 + 24u));
-    store_block(cz, r0, c0 + 28u, with_bias(acc[i + 7u], r0, c0 + 28u));
+    let r = r0 + 4u * g;
+    store_block(cz, r, c0, with_bias(acc_block(g, 0u), r, c0));
+    store_block(cz, r, c0 + 4u, with_bias(acc_block(g, 1u), r, c0 + 4u));
+    store_block(cz, r, c0 + 8u, with_bias(acc_block(g, 2u), r, c0 + 8u));
+    store_block(cz, r, c0 + 12u, with_bias(acc_block(g, 3u), r, c0 + 12u));
+    store_block(cz, r, c0 + 16u, with_bias(acc_block(g, 4u), r, c0 + 16u));
+    store_block(cz, r, c0 + 20u, with_bias(acc_block(g, 5u), r, c0 + 20u));
+    store_block(cz, r, c0 + 24u, with_bias(acc_block(g, 6u), r, c0 + 24u));
+    store_block(cz, r, c0 + 28u, with_bias(acc_block(g, 7u), r, c0 + 28u));
 }
 
 // @swap matmul-helpers
@@ -285,17 +315,8 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         // @end
     }
     let cz = zs * p.m * p.n;
-    store_row(cz, 0u, r0, c0);
-    if (TM_QUADS > 1u) { store_row(cz, 1u, r0 + 4u, c0); }
-    if (TM_QUADS > 2u) {
-        store_row(cz, 2u, r0 + 8u, c0);
-        store_row(cz, 3u, r0 + 12u, c0);
-    }
-    if (TM_QUADS > 4u) {
-        store_row(cz, 4u, r0 + 16u, c0);
-        store_row(cz, 5u, r0 + 20u, c0);
-        store_row(cz, 6u, r0 + 24u, c0);
-        store_row(cz, 7u, r0 + 28u, c0);
+    for (var g = 0u; g < opaque(TM_QUADS); g++) {
+        store_row(cz, g, r0, c0);
     }
 }
 
@@ -324,18 +345,26 @@ fn narrow_update_row(g: u32, ag: mat4x4<f32>) {
     }
 }
 
-fn narrow_store_row(cz: u32, g: u32, r0: u32, c0: u32) {
-    if (g >= TM_QUADS) {
-        return;
-    }
-    let i = 4u * g;
-    let r = r0 + 4u * g;
-    store_block(cz, r, c0, with_bias(nacc[i], r, c0));
-    if (TN_QUADS > 1u) { store_block(cz, r, c0 + 4u, with_bias(nacc[i + 1u], r, c0 + 4u)); }
-    if (TN_QUADS > 2u) {
-        store_block(cz, r, c0 + 8u, with_bias(nacc[i + 2u], r, c0 + 8u));
-        store_block(cz, r, c0 + 12u, with_bias(nacc[i + 3u], r, c0 + 12u));
-    }
+// Block `at` (= 4 g + j) of nacc, for `at` not known at compile time (see
+// `store_block`).
+fn nacc_block(at: u32) -> mat4x4<f32> {
+    var blk = nacc[0];
+    blk = pick(blk, nacc[1], at == 1u);
+    blk = pick(blk, nacc[2], at == 2u);
+    blk = pick(blk, nacc[3], at == 3u);
+    blk = pick(blk, nacc[4], at == 4u);
+    blk = pick(blk, nacc[5], at == 5u);
+    blk = pick(blk, nacc[6], at == 6u);
+    blk = pick(blk, nacc[7], at == 7u);
+    blk = pick(blk, nacc[8], at == 8u);
+    blk = pick(blk, nacc[9], at == 9u);
+    blk = pick(blk, nacc[10], at == 10u);
+    blk = pick(blk, nacc[11], at == 11u);
+    blk = pick(blk, nacc[12], at == 12u);
+    blk = pick(blk, nacc[13], at == 13u);
+    blk = pick(blk, nacc[14], at == 14u);
+    blk = pick(blk, nacc[15], at == 15u);
+    return blk;
 }
 
 // The block at (r0, c0) plus the bias, when HAS_BIAS: c's columns are the
@@ -381,10 +410,14 @@ fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
         // @end
     }
     let cz = zs * p.m * p.n;
-    narrow_store_row(cz, 0u, r0, c0);
-    narrow_store_row(cz, 1u, r0, c0);
-    narrow_store_row(cz, 2u, r0, c0);
-    narrow_store_row(cz, 3u, r0, c0);
+    // One store site for all the blocks (see `store_block`).
+    for (var i = 0u; i < opaque(TM_QUADS * TN_QUADS); i++) {
+        let g = i / TN_QUADS;
+        let j = i % TN_QUADS;
+        let r = r0 + 4u * g;
+        let c = c0 + 4u * j;
+        store_block(cz, r, c, with_bias(nacc_block(4u * g + j), r, c));
+    }
 }
 
 // ---------------------------------------------------------------------------
