@@ -297,10 +297,13 @@ fn out(v: vec4<f32>) -> vec4<f32> {
 // column: a quarter of the code for lavapipe's compiler to work through
 // before the shape constants remove what is unused (with per-channel
 // stores, creating a pipeline took 0.3 s instead of 0.12 s).
-fn store_channels(cols: array<vec4<f32>, 16>, q: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>, odd: bool) {
-    if (4u * q >= CB) {
-        return;
-    }
+//
+// The 4 channel rows, and the block's channel quads (`store_block`), are
+// loops the driver cannot unroll (`opaque` bounds), as in matmul.wgsl's
+// `store_block`: each store site is a loop over the lanes that LLVM
+// compiles at the first dispatch, and with every site written out the
+// forward pipelines of CNN3 took 0.38 s each to compile, 0.25 s so.
+fn store_channels(cols: array<vec4<f32>, 16>, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>, odd: bool) {
     if (VEC_DST) {
         store_column_quad(cols, 0u, at, ok, bias);
         store_column_quad(cols, 1u, at, ok, bias);
@@ -350,10 +353,9 @@ fn store_column(cols: array<vec4<f32>, 16>, i: u32, at: vec4<u32>, ok: vec4<bool
         return;
     }
     let v = out(cols[i] + bias);
-    if (ok.x) { dst[at.x + i] = v.x; }
-    if (ok.y) { dst[at.y + i] = v.y; }
-    if (ok.z) { dst[at.z + i] = v.z; }
-    if (ok.w) { dst[at.w + i] = v.w; }
+    for (var c = 0u; c < opaque(4u); c++) {
+        if (ok[c]) { dst[at[c] + i] = v[c]; }
+    }
 }
 
 // Columns 2 k and 2 k + 1 of 4 channel rows, one vec2 store per row.
@@ -364,10 +366,9 @@ fn store_column_pair(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4
     }
     let a = out(cols[i] + bias);
     let b = out(cols[i + 1u] + bias);
-    if (ok.x) { dst2[at.x / 2u + k] = vec2<f32>(a.x, b.x); }
-    if (ok.y) { dst2[at.y / 2u + k] = vec2<f32>(a.y, b.y); }
-    if (ok.z) { dst2[at.z / 2u + k] = vec2<f32>(a.z, b.z); }
-    if (ok.w) { dst2[at.w / 2u + k] = vec2<f32>(a.w, b.w); }
+    for (var c = 0u; c < opaque(4u); c++) {
+        if (ok[c]) { dst2[at[c] / 2u + k] = vec2<f32>(a[c], b[c]); }
+    }
 }
 
 // ALT_DST's quad k of 4 channel rows: columns 4 k .. 4 k + 3 of an even
@@ -385,10 +386,9 @@ fn store_shifted_quad(cols: array<vec4<f32>, 16>, k: u32, odd: bool, at: vec4<u3
     let c = out(select(cols[i + 2u], cols[i + 4u], odd) + bias);
     let d = out(select(cols[i + 3u], cols[i + 5u], odd) + bias);
     let q = (at + select(0u, 2u, odd)) / 4u + k;
-    if (ok.x) { dst4[q.x] = vec4<f32>(a.x, b.x, c.x, d.x); }
-    if (ok.y) { dst4[q.y] = vec4<f32>(a.y, b.y, c.y, d.y); }
-    if (ok.z) { dst4[q.z] = vec4<f32>(a.z, b.z, c.z, d.z); }
-    if (ok.w) { dst4[q.w] = vec4<f32>(a.w, b.w, c.w, d.w); }
+    for (var ch = 0u; ch < opaque(4u); ch++) {
+        if (ok[ch]) { dst4[q[ch]] = vec4<f32>(a[ch], b[ch], c[ch], d[ch]); }
+    }
 }
 
 // ALT_DST's pair of 4 channel rows: the last two columns of an even row,
@@ -399,10 +399,9 @@ fn store_end_pair(cols: array<vec4<f32>, 16>, odd: bool, at: vec4<u32>, ok: vec4
     let a = out(select(cols[last], cols[0], odd) + bias);
     let b = out(select(cols[last + 1u], cols[1], odd) + bias);
     let q = (at + select(last, 0u, odd)) / 2u;
-    if (ok.x) { dst2[q.x] = vec2<f32>(a.x, b.x); }
-    if (ok.y) { dst2[q.y] = vec2<f32>(a.y, b.y); }
-    if (ok.z) { dst2[q.z] = vec2<f32>(a.z, b.z); }
-    if (ok.w) { dst2[q.w] = vec2<f32>(a.w, b.w); }
+    for (var c = 0u; c < opaque(4u); c++) {
+        if (ok[c]) { dst2[q[c]] = vec2<f32>(a[c], b[c]); }
+    }
 }
 
 // Columns 4 k .. 4 k + 3 of 4 channel rows, one vec4 store per row (the
@@ -416,10 +415,37 @@ fn store_column_quad(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4
     let b = out(cols[i + 1u] + bias);
     let c = out(cols[i + 2u] + bias);
     let d = out(cols[i + 3u] + bias);
-    if (ok.x) { dst4[at.x / 4u + k] = vec4<f32>(a.x, b.x, c.x, d.x); }
-    if (ok.y) { dst4[at.y / 4u + k] = vec4<f32>(a.y, b.y, c.y, d.y); }
-    if (ok.z) { dst4[at.z / 4u + k] = vec4<f32>(a.z, b.z, c.z, d.z); }
-    if (ok.w) { dst4[at.w / 4u + k] = vec4<f32>(a.w, b.w, c.w, d.w); }
+    for (var ch = 0u; ch < opaque(4u); ch++) {
+        if (ok[ch]) { dst4[at[ch] / 4u + k] = vec4<f32>(a[ch], b[ch], c[ch], d[ch]); }
+    }
+}
+
+// Channels 4 q .. 4 q + 3 of the block by column (acc0 for q = 0, ...),
+// for q not known at compile time: a select per column (indexing the
+// accumulators by q would keep them in memory for the whole kernel).
+fn channel_quad(q: u32) -> array<vec4<f32>, 16> {
+    return array<vec4<f32>, 16>(
+        quad_column(q, 0u),
+        quad_column(q, 1u),
+        quad_column(q, 2u),
+        quad_column(q, 3u),
+        quad_column(q, 4u),
+        quad_column(q, 5u),
+        quad_column(q, 6u),
+        quad_column(q, 7u),
+        quad_column(q, 8u),
+        quad_column(q, 9u),
+        quad_column(q, 10u),
+        quad_column(q, 11u),
+        quad_column(q, 12u),
+        quad_column(q, 13u),
+        quad_column(q, 14u),
+        quad_column(q, 15u),
+    );
+}
+
+fn quad_column(q: u32, i: u32) -> vec4<f32> {
+    return select(select(select(acc0[i], acc1[i], q == 1u), acc2[i], q == 2u), acc3[i], q == 3u);
 }
 
 // The block's rows from `plane` (channel c at plane + c * hw), when
@@ -429,10 +455,11 @@ fn store_column_quad(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4
 fn store_block(plane: u32, hw: u32, live: bool, last: u32, bias: array<vec4<f32>, 4>, row: u32) {
     let lanes = vec4<u32>(0u, 1u, 2u, 3u);
     let odd = (row & 1u) == 1u;
-    store_channels(acc0, 0u, plane + lanes * hw, vec4<bool>(live) & (lanes <= vec4<u32>(last)), bias[0], odd);
-    store_channels(acc1, 1u, plane + (lanes + 4u) * hw, vec4<bool>(live) & (lanes + 4u <= vec4<u32>(last)), bias[1], odd);
-    store_channels(acc2, 2u, plane + (lanes + 8u) * hw, vec4<bool>(live) & (lanes + 8u <= vec4<u32>(last)), bias[2], odd);
-    store_channels(acc3, 3u, plane + (lanes + 12u) * hw, vec4<bool>(live) & (lanes + 12u <= vec4<u32>(last)), bias[3], odd);
+    for (var q = 0u; q < opaque(CB / 4u); q++) {
+        let channels = lanes + 4u * q;
+        let b = select(select(select(bias[0], bias[1], q == 1u), bias[2], q == 2u), bias[3], q == 3u);
+        store_channels(channel_quad(q), plane + channels * hw, vec4<bool>(live) & (channels <= vec4<u32>(last)), b, odd);
+    }
 }
 
 // Which (group, block of CB output channels, output row and block of its
