@@ -685,18 +685,15 @@ fn weight_row(at: u32, step: u32, last: u32) {
 
 // Tap kx of channels 4 q .. 4 q + 3 (at at + j * step, when ok[j]).
 fn store_weight_quad(q: u32, kx: u32, at: u32, step: u32, ok: vec4<bool>) {
-    if (4u * q >= CB || kx >= KWC) {
+    if (kx >= KWC) {
         return;
     }
-    var v = acc0[kx];
-    if (q == 1u) { v = acc1[kx]; }
-    if (q == 2u) { v = acc2[kx]; }
-    if (q == 3u) { v = acc3[kx]; }
+    // (q is the loop counter of the caller: see `store_channels`.)
+    let v = quad_column(q, kx);
     let base = at + 4u * q * step + kx;
-    if (ok.x) { dst[base] = v.x; }
-    if (ok.y) { dst[base + step] = v.y; }
-    if (ok.z) { dst[base + 2u * step] = v.z; }
-    if (ok.w) { dst[base + 3u * step] = v.w; }
+    for (var c = 0u; c < opaque(4u); c++) {
+        if (ok[c]) { dst[base + c * step] = v[c]; }
+    }
 }
 
 fn store_weight_taps(q: u32, at: u32, step: u32, ok: vec4<bool>) {
@@ -760,8 +757,7 @@ fn conv2d_backward_weight_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @bui
     let at = chunk * p.c_out * step + co0 * step + (ci * p.kh + ky) * p.kw;
     let live = ci_raw < cin_g;
     let lanes = vec4<u32>(0u, 1u, 2u, 3u);
-    store_weight_taps(0u, at, step, vec4<bool>(live) & (lanes <= vec4<u32>(last)));
-    store_weight_taps(1u, at, step, vec4<bool>(live) & (lanes + 4u <= vec4<u32>(last)));
-    store_weight_taps(2u, at, step, vec4<bool>(live) & (lanes + 8u <= vec4<u32>(last)));
-    store_weight_taps(3u, at, step, vec4<bool>(live) & (lanes + 12u <= vec4<u32>(last)));
+    for (var q = 0u; q < opaque(CB / 4u); q++) {
+        store_weight_taps(q, at, step, vec4<bool>(live) & (lanes + 4u * q <= vec4<u32>(last)));
+    }
 }
