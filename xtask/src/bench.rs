@@ -97,7 +97,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     for workload in Workload::ALL {
         if wanted(workload.name()) || (workload == Workload::Lenet && wanted("w5")) {
-            results.extend(run_child(workload)?);
+            results.extend(run_child(workload, &[])?);
+            results.extend(run_child_with_empty_shader_cache(workload)?);
         }
     }
     for r in &results {
@@ -136,12 +137,41 @@ pub fn run_train(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `workload` in a fresh process, echoes its report and collects its
-/// `result` lines.
-fn run_child(workload: Workload) -> Result<Vec<Measurement>, String> {
+/// The first epoch against warm ones on a machine that has never compiled
+/// these kernels: Mesa keeps what LLVM compiled in a disk cache
+/// (~/.cache/mesa_shader_cache), so every run after the first on a machine
+/// finds its pipelines compiled, and `wN_cold_over_warm` measures that case.
+/// Here the child gets an empty cache of its own, and two warm epochs.
+fn run_child_with_empty_shader_cache(workload: Workload) -> Result<Vec<Measurement>, String> {
+    let dir = std::env::temp_dir().join(format!(
+        "wgrad-bench-empty-shader-cache-{}-{}",
+        std::process::id(),
+        workload.name()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let env = [
+        ("MESA_SHADER_CACHE_DIR", dir.to_string_lossy().into_owned()),
+        ("WGRAD_BENCH_WARM_RUNS", "2".to_string()),
+    ];
+    println!("{}: again, with an empty shader cache", workload.name());
+    let results = run_child(workload, &env);
+    // The cache is a few MiB of compiled kernels no later run will look for.
+    let _ = std::fs::remove_dir_all(&dir);
+    let cold = format!("{}_cold_over_warm", workload.name());
+    Ok(results?
+        .into_iter()
+        .filter(|r| r.name == cold)
+        .map(|r| Measurement::new(format!("{cold}_empty_shader_cache"), r.unit, r.runs))
+        .collect())
+}
+
+/// Runs `workload` in a fresh process with `env` added to its environment,
+/// echoes its report and collects its `result` lines.
+fn run_child(workload: Workload, env: &[(&str, String)]) -> Result<Vec<Measurement>, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = std::process::Command::new(exe)
         .args(["bench-train", workload.name()])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("starting the {} benchmark: {e}", workload.name()))?;
