@@ -23,10 +23,10 @@ override C_VEC4: bool = false;
 // transposed: element (row, col) of what it computes is c[col, row]. m and n
 // are then the computed matrix's dims (c's n and m).
 override TRANS_C: bool = false;
-// Row quads per invocation: 8 in `matmul` (the host gives products of at
-// most 16 rows to `matmul_narrow`), 1 to 4 in `matmul_narrow`, so that no
-// lane multiplies padding rows.
-override TM_QUADS: u32 = 8u;
+// Row quads per narrow-kernel invocation, 1 to 4, so that no lane
+// multiplies padding rows (`matmul` always has 8: the host gives products
+// of at most 16 rows to `matmul_narrow`).
+override TM_QUADS: u32 = 4u;
 // Column quads per narrow-kernel invocation: 1, 2 or 4.
 override TN_QUADS: u32 = 4u;
 // The register kernels and matmul_sum add a bias of c's columns (Linear's
@@ -223,6 +223,7 @@ fn store_block(cz: u32, r0: u32, c0: u32, blk: mat4x4<f32>) {
 // (after inlining), so they become plain values; loops over them would index
 // them dynamically, which the driver does with per-lane gathers (3x slower).
 const WG_X: u32 = 8u;
+const TM: u32 = 32u;
 const TN: u32 = 32u;
 
 var<private> acc: array<mat4x4<f32>, 64>; // block (row quad g, column quad j) at 8 g + j
@@ -282,7 +283,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 // @end
     let zs = p.batch_start + wid.z;
     let offs = batch_offsets(zs % p.batch_count);
-    let r0 = p.row_start + wid.y * TM_QUADS * 4u;
+    let r0 = p.row_start + wid.y * TM;
     let c0 = p.col_start + (wid.x * WG_X + lid.x) * TN;
     let ks = k_range(zs);
     let kend = ks.y;
@@ -301,21 +302,17 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         // shares them instead).
         // @swap matmul-rows
         update_row(0u, a_block(offs.x, r0, k, live));
-        if (TM_QUADS > 1u) { update_row(1u, a_block(offs.x, r0 + 4u, k, live)); }
-        if (TM_QUADS > 2u) {
-            update_row(2u, a_block(offs.x, r0 + 8u, k, live));
-            update_row(3u, a_block(offs.x, r0 + 12u, k, live));
-        }
-        if (TM_QUADS > 4u) {
-            update_row(4u, a_block(offs.x, r0 + 16u, k, live));
-            update_row(5u, a_block(offs.x, r0 + 20u, k, live));
-            update_row(6u, a_block(offs.x, r0 + 24u, k, live));
-            update_row(7u, a_block(offs.x, r0 + 28u, k, live));
-        }
+        update_row(1u, a_block(offs.x, r0 + 4u, k, live));
+        update_row(2u, a_block(offs.x, r0 + 8u, k, live));
+        update_row(3u, a_block(offs.x, r0 + 12u, k, live));
+        update_row(4u, a_block(offs.x, r0 + 16u, k, live));
+        update_row(5u, a_block(offs.x, r0 + 20u, k, live));
+        update_row(6u, a_block(offs.x, r0 + 24u, k, live));
+        update_row(7u, a_block(offs.x, r0 + 28u, k, live));
         // @end
     }
     let cz = zs * p.m * p.n;
-    for (var g = 0u; g < opaque(TM_QUADS); g++) {
+    for (var g = 0u; g < opaque(TM / 4u); g++) {
         store_row(cz, g, r0, c0);
     }
 }

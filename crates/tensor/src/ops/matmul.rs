@@ -477,7 +477,8 @@ struct Plan {
     block: (usize, usize),
     /// Compute c^T = b^T a^T and store it transposed (`TRANS_C`).
     transposed: bool,
-    /// `TM_QUADS` of the register kernels: row quads per invocation.
+    /// Row quads per invocation: 8 in the register kernel, `TM_QUADS` of
+    /// the narrow one.
     row_quads: usize,
     /// `TN_QUADS` of the narrow register kernel: column quads per
     /// invocation.
@@ -590,7 +591,7 @@ fn dispatch_chunks(
     let bind = |binding, buffer| Binding { binding, buffer };
     let lanes = [("WG_N", plan.lanes_n as f64)];
     let has_bias = ("HAS_BIAS", f64::from(u8::from(bias.is_some())));
-    let register = [("TM_QUADS", plan.row_quads as f64), has_bias];
+    let register = [has_bias];
     let narrow = [
         ("TM_QUADS", plan.row_quads as f64),
         ("TN_QUADS", plan.col_quads as f64),
