@@ -457,8 +457,8 @@ fn store_block(plane: u32, hw: u32, live: bool, last: u32, bias: array<vec4<f32>
     let odd = (row & 1u) == 1u;
     for (var q = 0u; q < opaque(CB / 4u); q++) {
         let channels = lanes + 4u * q;
-        let b = select(select(select(bias[0], bias[1], q == 1u), bias[2], q == 2u), bias[3], q == 3u);
-        store_channels(channel_quad(q), plane + channels * hw, vec4<bool>(live) & (channels <= vec4<u32>(last)), b, odd);
+        let quad_bias = select(select(select(bias[0], bias[1], q == 1u), bias[2], q == 2u), bias[3], q == 3u);
+        store_channels(channel_quad(q), plane + channels * hw, vec4<bool>(live) & (channels <= vec4<u32>(last)), quad_bias, odd);
     }
 }
 
