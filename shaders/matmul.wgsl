@@ -10,9 +10,9 @@
 // (0 where an operand is broadcast).
 //
 // For CPU drivers, `matmul` keeps a 32 x 32 block of c in registers per
-// invocation, `matmul_narrow` up to 16 x 16 for products too narrow for
-// that, and `matmul_small` a 4 x 4 block with k split, for the smallest;
-// for GPUs, `matmul_tiled` stages tiles in workgroup memory.
+// invocation and `matmul_narrow` up to 16 x 16, for every product too
+// narrow for that; for GPUs, `matmul_tiled` stages tiles in workgroup
+// memory. None of them splits k.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -29,7 +29,7 @@ override TRANS_C: bool = false;
 override TM_QUADS: u32 = 4u;
 // Column quads per narrow-kernel invocation: 1, 2 or 4.
 override TN_QUADS: u32 = 4u;
-// The register kernels and matmul_sum add a bias of c's columns (Linear's
+// The register kernels add a bias of c's columns (Linear's
 // bias, torch.addmm's `input` of shape [n]), so that it costs no pass of
 // its own.
 override HAS_BIAS: bool = false;
@@ -51,16 +51,13 @@ struct Params {
     row_start: u32,
     col_start: u32,
     batch_start: u32,
-    // Split-K: grid entry z' = s * batch_count + z computes batch entry z
-    // over k in [s * k_chunk, (s + 1) * k_chunk) into slice z' of c; the
-    // host sums the slices. Without a split, k_chunk >= k.
-    batch_count: u32,
-    k_chunk: u32,
     // The register kernels with HAS_BIAS: where the bias starts in b
     // (bound as the f32 array b; they read their operands as b4).
     bias_offset: u32,
+    _pad0: u32,
     _pad1: u32,
     _pad2: u32,
+    _pad3: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -100,13 +97,6 @@ fn batch_offsets(z: u32) -> vec2<u32> {
         ob += i * at(p.b_batch_strides, u32(d));
     }
     return vec2<u32>(oa, ob);
-}
-
-// The k range [x, y) of grid entry zs (see `k_chunk`), hidden from
-// lavapipe's uniform inlining.
-fn k_range(zs: u32) -> vec2<u32> {
-    let begin = opaque((zs / p.batch_count) * p.k_chunk);
-    return vec2<u32>(begin, min(opaque(p.k), begin + opaque(p.k_chunk)));
 }
 
 fn a_at(off: u32, row: u32, k: u32) -> f32 {
@@ -282,13 +272,13 @@ fn store_row(cz: u32, g: u32, r0: u32, c0: u32) {
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
 // @end
     let zs = p.batch_start + wid.z;
-    let offs = batch_offsets(zs % p.batch_count);
+    let offs = batch_offsets(zs);
     let r0 = p.row_start + wid.y * TM;
     let c0 = p.col_start + (wid.x * WG_X + lid.x) * TN;
-    let ks = k_range(zs);
-    let kend = ks.y;
+    // (opaque: a loop bounded by a uniform is recompiled per value.)
+    let kend = opaque(p.k);
     // k runs in steps of 4; the step that crosses K masks what lies beyond.
-    for (var k = ks.x; k < kend; k += 4u) {
+    for (var k = 0u; k < kend; k += 4u) {
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
         bq[0] = b_block(offs.y, c0, k, live);
         bq[1] = b_block(offs.y, c0 + 4u, k, live);
@@ -322,8 +312,10 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 // narrow for its 32 columns per invocation (a Linear layer's 10 outputs,
 // computed transposed, over a batch of 64: 16 invocations with 4 columns
 // each, where 32 columns would leave 2). Up to 16 x 16 blocks of c per
-// invocation, k unsplit: on lavapipe the splits' sum cost more than the
-// parallelism gained. A separate entry point, not constants of `matmul`:
+// invocation, k unsplit even for a product of one invocation: splitting k
+// into slices and summing them in a second pass was slower on lavapipe at
+// every shape measured (see `Plan::choose`). A separate entry point, not
+// constants of `matmul`:
 // lavapipe works through a kernel's whole unrolled code before the
 // constants remove the unused part, and with `matmul`'s 64 blocks of
 // stores a narrow pipeline took 0.13-0.14 s to create, 0.035-0.055 s as
@@ -386,12 +378,11 @@ fn with_bias(blk: mat4x4<f32>, r0: u32, c0: u32) -> mat4x4<f32> {
 fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
 // @end
     let zs = p.batch_start + wid.z;
-    let offs = batch_offsets(zs % p.batch_count);
+    let offs = batch_offsets(zs);
     let r0 = p.row_start + wid.y * TM_QUADS * 4u;
     let c0 = p.col_start + (wid.x * WG_X + lid.x) * TN_QUADS * 4u;
-    let ks = k_range(zs);
-    let kend = ks.y;
-    for (var k = ks.x; k < kend; k += 4u) {
+    let kend = opaque(p.k);
+    for (var k = 0u; k < kend; k += 4u) {
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
         bq[0] = b_block(offs.y, c0, k, live);
         if (TN_QUADS > 1u) { bq[1] = b_block(offs.y, c0 + 4u, k, live); }
@@ -418,32 +409,6 @@ fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 }
 
 // ---------------------------------------------------------------------------
-// Small-product kernel: each invocation keeps one 4 x 4 block of c, and a
-// workgroup's 64 invocations lie WG_N along n by 64 / WG_N along m. Far
-// fewer multiply-adds per load than the register kernels, but a product
-// too small even for the narrow kernel (fewer than 8 of its invocations:
-// a 2 x 3 output over a long k) gets many invocations: the host splits k
-// (see `k_chunk`) until the lanes are busy.
-override WG_N: u32 = 8u;
-const SMALL_WG: u32 = 64u;
-
-@compute @workgroup_size(SMALL_WG)
-fn matmul_small(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let zs = p.batch_start + wid.z;
-    let offs = batch_offsets(zs % p.batch_count);
-    let wg_m = SMALL_WG / WG_N;
-    let r0 = p.row_start + (wid.y * wg_m + li / WG_N) * 4u;
-    let c0 = p.col_start + (wid.x * WG_N + li % WG_N) * 4u;
-    let ks = k_range(zs);
-    var sum = mat4x4<f32>();
-    for (var k = ks.x; k < ks.y; k += 4u) {
-        let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(ks.y);
-        sum += b_block(offs.y, c0, k, live) * a_block(offs.x, r0, k, live);
-    }
-    store_block(zs * p.m * p.n, r0, c0, sum);
-}
-
-// ---------------------------------------------------------------------------
 // Shared-memory tiled product for GPUs: a 16 x 16 workgroup computes a
 // TILE x TILE block of c, each invocation 4 x 4 outputs spaced 16 apart.
 // Each step stages a TILE x TILE_K slice of a and a TILE_K x TILE slice of b
@@ -461,9 +426,8 @@ fn matmul_tiled(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    // The host never splits k for this kernel (batch_count = batches).
     let z = p.batch_start + wid.z;
-    let offs = batch_offsets(z % p.batch_count);
+    let offs = batch_offsets(z);
     let row0 = p.row_start + wid.y * TILE;
     let col0 = p.col_start + wid.x * TILE;
     var sum: array<vec4<f32>, 4>;
@@ -517,30 +481,4 @@ fn matmul_tiled(
             }
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Split-K's second pass: c[i] = the sum over the splits s of the partial
-// products parts[s * total + i] (total = m n, c dense [m, n] with m counting
-// every batch entry's rows), in order of s, plus, with HAS_BIAS, a row
-// bias bias[b_offset + i % n] (Linear's bias: torch.addmm's `input` of
-// shape [n]) so that the bias costs no pass of its own. parts is bound as
-// a, the bias as b (parts again without a bias); k is the number of
-// splits.
-
-@compute @workgroup_size(64)
-fn matmul_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 64u;
-    let total = p.m * p.n;
-    if (i >= total) {
-        return;
-    }
-    var s = 0.0;
-    for (var split = 0u; split < opaque(p.k); split++) {
-        s += a[split * total + i];
-    }
-    if (HAS_BIAS) {
-        s += b[p.b_offset + i % p.n];
-    }
-    c[i] = s;
 }

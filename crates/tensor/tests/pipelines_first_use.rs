@@ -75,7 +75,8 @@ fn kernels_are_specialised_before_the_driver_sees_them() {
     let w = Tensor::rand(&[8, 3, 3, 3]);
     // (None of the other test's kernels, which must be new to it.)
     let y = x.conv2d(&w, None, Default::default());
-    // Products for the register, narrow and small kernels.
+    // Products for the register kernel and two narrow plans (12 x 4
+    // blocks, transposed; one 4 x 4 invocation over a long k).
     let big = Tensor::rand(&[40, 30]).matmul(&Tensor::rand(&[30, 300]));
     let narrow = Tensor::rand(&[64, 20]).matmul(&Tensor::rand(&[20, 10]));
     let small = Tensor::rand(&[2, 500]).matmul(&Tensor::rand(&[500, 3]));

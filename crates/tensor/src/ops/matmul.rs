@@ -218,10 +218,8 @@ impl Tensor {
     /// `bias + a @ b` for matrices `a: [m, k]`, `b: [k, n]` and a bias that
     /// broadcasts to `[m, n]` (`torch.addmm(bias, a, b)`; Linear's forward
     /// with `b = w.t()`). A bias of shape `[n]` is added as the register
-    /// kernels store or in the pass that sums a split product's partial
-    /// sums, so Linear's bias costs no dispatch of its own there;
-    /// otherwise (the tiled kernel, an unsplit small one) it is a separate
-    /// add.
+    /// kernels store, so Linear's bias costs no dispatch of its own on CPU
+    /// adapters; with the tiled kernel (GPUs) it is a separate add.
     pub fn try_addmm(bias: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         let (sa, sb) = (a.shape(), b.shape());
         if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
@@ -285,7 +283,7 @@ impl Tensor {
         let aligned = kernel != MatmulKernel::Tiled;
         let (oa, ob) = (operand(&a, &batch, aligned)?, operand(&b, &batch, aligned)?);
         let batches: usize = batch.iter().product();
-        let plan = Plan::choose(kernel, m, n, k, batches);
+        let plan = Plan::choose(kernel, m, n, batches);
         // The transposed orientation computes c^T = b^T a^T: b's
         // transpose is the left operand, read in place with the other
         // orientation flag (see TRANS_C in the shader).
@@ -319,36 +317,18 @@ impl Tensor {
             ("C_VEC4", flag(c_vec4)),
             ("TRANS_C", flag(plan.transposed)),
         ];
-        if plan.splits == 1 {
-            let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
-            let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
-            // The register kernels add the bias as they store.
-            let (in_kernel, after) = match plan.entry {
-                "matmul" | "matmul_narrow" => (bias, None),
-                _ => (None, bias),
-            };
-            dispatch_chunks(&plan, &constants, &p, buffers, in_kernel, [n, m, batches]);
-            return match after {
-                Some(bias) => out.try_add(bias),
-                None => Ok(out),
-            };
-        }
-        // Split-K: each split's partial products land in their own slice
-        // of `parts` ([splits, batches, m, n]); `matmul_sum` adds them (and
-        // the bias) into the result.
-        to_u32("matmul", plan.splits * numel)?;
-        let parts = Tensor::uninit("matmul", &[plan.splits, batches * m * n], DType::F32)?;
-        let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), parts.buffer()];
-        dispatch_chunks(&plan, &constants, &p, buffers, None, [n, m, batches]);
         let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
-        // c's own orientation: rows over every batch entry, n columns.
-        let (rows, cols) = if plan.transposed {
-            (batches * n, m)
-        } else {
-            (batches * m, n)
+        let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
+        // The register kernels add the bias as they store.
+        let (in_kernel, after) = match plan.entry {
+            "matmul_tiled" => (None, bias),
+            _ => (bias, None),
         };
-        sum_splits(&parts, bias, &out, [rows, cols, plan.splits]);
-        Ok(out)
+        dispatch_chunks(&plan, &constants, &p, buffers, in_kernel, [n, m, batches]);
+        match after {
+            Some(bias) => out.try_add(bias),
+            None => Ok(out),
+        }
     }
 
     /// `a @ b`; see [`Tensor::try_matmul`].
@@ -421,46 +401,6 @@ impl Tensor {
     }
 }
 
-/// `out = parts.sum(0) (+ bias)` for split-K's `parts: [splits, rows *
-/// cols]` (`matmul_sum`), with `bias` dense `[cols]`.
-fn sum_splits(
-    parts: &Tensor,
-    bias: Option<&Tensor>,
-    out: &Tensor,
-    [rows, cols, splits]: [usize; 3],
-) {
-    // matmul.wgsl's Params: 24 words of batch dims and strides, then m, n,
-    // k, batch rank and the offsets (of a, b); the rest unused here.
-    let mut p = vec![0u32; 40];
-    p[24] = rows as u32;
-    p[25] = cols as u32;
-    p[26] = splits as u32;
-    let bias_buffer = bias.map_or(parts.buffer(), Tensor::buffer);
-    p[29] = bias.map_or(0, |b| b.layout.offset) as u32;
-    let has_bias = [("HAS_BIAS", f64::from(u8::from(bias.is_some())))];
-    let bindings = [
-        Binding {
-            binding: 1,
-            buffer: parts.buffer(),
-        },
-        Binding {
-            binding: 2,
-            buffer: bias_buffer,
-        },
-        Binding {
-            binding: 3,
-            buffer: out.buffer(),
-        },
-    ];
-    crate::ops::dispatch_1d(
-        Kernel::new(&MATMUL, "matmul_sum"),
-        &has_bias,
-        &p,
-        &bindings,
-        rows * cols,
-    );
-}
-
 fn as_f32(t: &Tensor) -> Tensor {
     if t.dtype == DType::F32 {
         t.clone()
@@ -470,7 +410,7 @@ fn as_f32(t: &Tensor) -> Tensor {
 }
 
 /// How one product is computed: which entry point, the block of c one
-/// workgroup covers, the orientation, and how many slices k is split into.
+/// workgroup covers, and the orientation.
 struct Plan {
     entry: &'static str,
     /// Rows and columns of the computed matrix one workgroup covers.
@@ -486,35 +426,30 @@ struct Plan {
     /// The register kernels share a's rows by subgroup shuffles
     /// (`matmul.subgroup.wgsl`).
     shared_rows: bool,
-    /// `WG_N` of the small kernel: invocations side by side along n.
-    lanes_n: usize,
-    splits: usize,
-    /// Values of k each split covers (a multiple of 4).
-    k_chunk: usize,
 }
 
 /// The register kernel is used for products of more than 16 rows when it
 /// gets at least this many invocations; below, most SIMD lanes of a CPU
 /// driver would idle. The narrow kernel takes narrower blocks of columns
-/// until it has as many...
+/// until it has as many, or takes one column quad each.
+///
+/// k is never split: with fewer invocations than lanes, a 4 x 4 kernel
+/// that split k into slices for parallelism and summed them in a second
+/// pass (until the tenth stop) was slower on lavapipe at every shape
+/// measured. W2's forward `[64, 784] @ [784, 10]`: 110-118 us per call as
+/// 16 narrow invocations, 168-224 us split 2 to 32 ways. With bias, 200
+/// calls in one submission, best of 5: `[16, 784] @ [784, 10]` (an epoch's
+/// last batch) 70-74 us against 271-430 us split, `[1, 784] @ [784, 10]`
+/// 67-72 against 295-308, `[8, 4096] @ [4096, 8]` 254 against 1,117-1,336,
+/// `[1, 65536] @ [65536, 1]` (one invocation) 3.4 ms against 14.6-14.9.
 const REGISTER_MIN_INVOCATIONS: usize = 32;
-/// ...and is used if it then has at least this many; below, the small
-/// kernel, which splits k, is faster. Above, splitting k was slower on
-/// lavapipe: W2's forward `[64, 784] @ [784, 10]` took 110-118 us per call
-/// as 16 invocations in one dispatch, 168-224 us split 2 to 32 ways (plus
-/// the splits' sum).
-const NARROW_MIN_INVOCATIONS: usize = 8;
 /// Row quads (`TM_QUADS`) and column quads (`TN_QUADS`) per invocation of
 /// the narrow kernel, at most.
 const NARROW_ROW_QUADS: usize = 4;
 const NARROW_COL_QUADS: usize = 4;
-/// The small kernel splits k until it has about this many invocations...
-const SMALL_TARGET_INVOCATIONS: usize = 512;
-/// ...as long as every split still covers this many values of k.
-const SMALL_MIN_K_CHUNK: usize = 32;
 
 impl Plan {
-    fn choose(kernel: MatmulKernel, m: usize, n: usize, k: usize, batches: usize) -> Plan {
+    fn choose(kernel: MatmulKernel, m: usize, n: usize, batches: usize) -> Plan {
         let mut plan = Plan {
             entry: "matmul_tiled",
             block: (TILE, TILE),
@@ -522,9 +457,6 @@ impl Plan {
             row_quads: REGISTER_ROWS / 4,
             col_quads: NARROW_COL_QUADS,
             shared_rows: false,
-            lanes_n: 1,
-            splits: 1,
-            k_chunk: k,
         };
         if kernel == MatmulKernel::Tiled {
             return plan;
@@ -541,45 +473,28 @@ impl Plan {
             plan.block = (row_block, REGISTER_COLS * REGISTER_WORKGROUP);
             return plan;
         }
-        // The narrow kernel: at most 16 rows per invocation, and the widest
-        // blocks of columns that still give enough invocations. Products
-        // of at most 16 rows take it even where the register kernel would
+        // The narrow kernel for everything else: at most 16 rows per
+        // invocation, and the widest blocks of columns that still give
+        // enough invocations (see `REGISTER_MIN_INVOCATIONS`). Products of
+        // at most 16 rows take it even where the register kernel would
         // have enough invocations: as fast there (W5's Linear(256, 10)
         // over 1,000 images), and on an empty shader cache lavapipe
-        // compiles it in a fraction of the register kernel's 2.7 s.
+        // compiles it in a fraction of the register kernel's time.
+        plan.entry = "matmul_narrow";
         plan.row_quads = rows.div_ceil(4).min(NARROW_ROW_QUADS);
         let row_blocks = rows.div_ceil(4 * plan.row_quads) * batches;
         let invocations = |col_quads: usize| row_blocks * cols.div_ceil(4 * col_quads);
         while plan.col_quads > 1 && invocations(plan.col_quads) < REGISTER_MIN_INVOCATIONS {
             plan.col_quads /= 2;
         }
-        if invocations(plan.col_quads) >= NARROW_MIN_INVOCATIONS {
-            plan.entry = "matmul_narrow";
-            plan.block = (4 * plan.row_quads, 4 * plan.col_quads * REGISTER_WORKGROUP);
-            return plan;
-        }
-        plan.shared_rows = false;
-        // 4 x 4 blocks per invocation, as many lanes along n as the columns
-        // fill (a power of two up to the workgroup's 64), k split for
-        // parallelism.
-        plan.entry = "matmul_small";
-        plan.lanes_n = cols.div_ceil(4).next_power_of_two().min(SMALL_WORKGROUP);
-        plan.block = (4 * SMALL_WORKGROUP / plan.lanes_n, 4 * plan.lanes_n);
-        let invocations = rows.div_ceil(4) * cols.div_ceil(4) * batches;
-        let wanted = SMALL_TARGET_INVOCATIONS.div_ceil(invocations);
-        let most = (k / SMALL_MIN_K_CHUNK).max(1);
-        plan.k_chunk = k.div_ceil(wanted.clamp(1, most)).next_multiple_of(4);
-        plan.splits = k.div_ceil(plan.k_chunk);
+        plan.block = (4 * plan.row_quads, 4 * plan.col_quads * REGISTER_WORKGROUP);
         plan
     }
 }
 
-/// Invocations per workgroup of the small kernel (`SMALL_WG`).
-const SMALL_WORKGROUP: usize = 64;
-
-/// Dispatches `plan` over `[n, m, batches]` elements of the result (times
-/// its splits), in grids of at most 65,535 workgroups a side; each part
-/// gets its first row, column and batch entry in the params.
+/// Dispatches `plan` over `[n, m, batches]` elements of the result, in
+/// grids of at most 65,535 workgroups a side; each part gets its first row,
+/// column and batch entry in the params.
 fn dispatch_chunks(
     plan: &Plan,
     constants: &[(&'static str, f64)],
@@ -589,7 +504,6 @@ fn dispatch_chunks(
     [n, m, batches]: [usize; 3],
 ) {
     let bind = |binding, buffer| Binding { binding, buffer };
-    let lanes = [("WG_N", plan.lanes_n as f64)];
     let has_bias = ("HAS_BIAS", f64::from(u8::from(bias.is_some())));
     let register = [has_bias];
     let narrow = [
@@ -613,26 +527,21 @@ fn dispatch_chunks(
             constants[..2].to_vec(),
             vec![bind(1, a), bind(2, b), bind(3, c)],
         ),
-        // Bindings 4 to 6 are a, b and c accessed as vec4s.
-        "matmul_small" => (
-            [constants, &lanes].concat(),
-            vec![bind(3, c), bind(4, a), bind(5, b), bind(6, c)],
-        ),
         "matmul_narrow" => ([constants, &narrow].concat(), register_bindings),
         _ => ([constants, &register].concat(), register_bindings),
     };
     let (rows, cols) = plan.block;
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
-    let gz = batches * plan.splits;
+    let gz = batches;
     for z0 in (0..gz).step_by(MAX_GROUPS) {
         for y0 in (0..gy).step_by(MAX_GROUPS) {
             for x0 in (0..gx).step_by(MAX_GROUPS) {
                 let mut p = params.to_vec();
                 // Fits: the result's element count was checked to fit in
-                // u32, and k_chunk <= k + 3 as well.
+                // u32.
                 p.extend([(y0 * rows) as u32, (x0 * cols) as u32, z0 as u32]);
                 let bias_offset = bias.map_or(0, |t| t.layout.offset) as u32;
-                p.extend([batches as u32, plan.k_chunk as u32, bias_offset, 0, 0]);
+                p.extend([bias_offset, 0, 0, 0, 0]);
                 let grid = [gx - x0, gy - y0, gz - z0].map(|g| g.min(MAX_GROUPS) as u32);
                 let shader = if plan.shared_rows {
                     &MATMUL_SUBGROUP
@@ -656,60 +565,53 @@ mod tests {
     use super::{MatmulKernel, Plan};
 
     /// The plans `tests/ops/matmul.rs` relies on to reach every kernel
-    /// variant (it checks their results against the CPU).
+    /// variant (it checks their results against the CPU). Shapes are
+    /// written `(m, n)` of `[m, k] @ [k, n]`: k does not enter the plan.
     #[test]
-    fn plans_pick_the_kernel_orientation_rows_and_splits_by_shape() {
-        let plan = |m, k, n| Plan::choose(MatmulKernel::Register, m, n, k, 1);
-        let p = plan(1024, 1024, 1024);
+    fn plans_pick_the_kernel_orientation_and_blocks_by_shape() {
+        let plan = |m, n| Plan::choose(MatmulKernel::Register, m, n, 1);
+        let p = plan(1024, 1024);
         assert_eq!(
-            (p.entry, p.transposed, p.row_quads, p.splits, p.shared_rows),
-            ("matmul", false, 8, 1, false)
+            (p.entry, p.transposed, p.row_quads, p.shared_rows),
+            ("matmul", false, 8, false)
         );
-        let p = Plan::choose(MatmulKernel::RegisterSubgroup, 1024, 1024, 1024, 1);
+        let p = Plan::choose(MatmulKernel::RegisterSubgroup, 1024, 1024, 1);
         assert_eq!((p.entry, p.row_quads, p.shared_rows), ("matmul", 8, true));
-        let p = Plan::choose(MatmulKernel::RegisterSubgroup, 2, 3, 2000, 1);
-        assert_eq!((p.entry, p.shared_rows), ("matmul_small", false));
-        let p = plan(17, 25, 3000);
+        let p = plan(17, 3000);
         assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", false, 8));
-        let p = plan(3000, 37, 20);
+        let p = plan(3000, 20);
         assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", true, 8));
-        // The narrow kernel: (row quads, column quads) from (1, 1) to
-        // (4, 4), upright and transposed, k never split.
         // Linear(30, 600) and its transpose at batch 64, as addmm's test
         // has them.
-        assert_eq!(plan(64, 30, 600).entry, "matmul");
-        let p = plan(600, 30, 64);
+        assert_eq!(plan(64, 600).entry, "matmul");
+        let p = plan(600, 64);
         assert_eq!((p.entry, p.transposed), ("matmul", true));
-        let narrow = |m, k, n, batches| {
-            let p = Plan::choose(MatmulKernel::RegisterSubgroup, m, n, k, batches);
-            assert_eq!(
-                (p.entry, p.splits, p.shared_rows),
-                ("matmul_narrow", 1, true)
-            );
+        // The narrow kernel: (row quads, column quads) from (1, 1) to
+        // (4, 4), upright and transposed.
+        let narrow = |m, n, batches| {
+            let p = Plan::choose(MatmulKernel::RegisterSubgroup, m, n, batches);
+            assert_eq!((p.entry, p.shared_rows), ("matmul_narrow", true));
             (p.transposed, p.row_quads, p.col_quads)
         };
-        assert_eq!(narrow(64, 784, 10, 1), (true, 3, 1));
-        assert_eq!(narrow(10, 64, 784, 1), (false, 3, 4));
-        assert_eq!(narrow(50, 10, 256, 1), (false, 4, 4));
-        assert_eq!(narrow(10, 50, 256, 1), (false, 3, 2));
-        assert_eq!(narrow(6, 25, 40, 1), (false, 2, 1));
-        assert_eq!(narrow(3, 33, 37, 1), (false, 1, 1));
-        assert_eq!(narrow(700, 20, 12, 1), (true, 3, 4));
-        assert_eq!(narrow(16, 54, 36, 7), (false, 4, 2));
+        assert_eq!(narrow(64, 10, 1), (true, 3, 1));
+        assert_eq!(narrow(10, 784, 1), (false, 3, 4));
+        assert_eq!(narrow(50, 256, 1), (false, 4, 4));
+        assert_eq!(narrow(10, 256, 1), (false, 3, 2));
+        assert_eq!(narrow(6, 40, 1), (false, 2, 1));
+        assert_eq!(narrow(3, 37, 1), (false, 1, 1));
+        assert_eq!(narrow(700, 12, 1), (true, 3, 4));
+        assert_eq!(narrow(16, 36, 7), (false, 4, 2));
         // At most 16 rows: the narrow kernel, however many columns.
-        assert_eq!(narrow(6, 25, 3000, 1), (false, 2, 4));
-        assert_eq!(narrow(1000, 256, 10, 1), (true, 3, 4));
-        assert_eq!(narrow(16, 150, 1200, 1), (false, 4, 4));
-        let p = plan(2, 2000, 3);
-        assert_eq!((p.entry, p.transposed), ("matmul_small", false));
-        assert!(p.splits > 1 && p.k_chunk % 4 == 0 && p.splits * p.k_chunk >= 2000);
-        let p = plan(5, 999, 2);
-        assert_eq!((p.entry, p.transposed), ("matmul_small", true));
-        assert!(p.splits > 1);
-        let p = Plan::choose(MatmulKernel::Tiled, 3000, 10, 37, 1);
-        assert_eq!(
-            (p.entry, p.transposed, p.splits),
-            ("matmul_tiled", false, 1)
-        );
+        assert_eq!(narrow(6, 3000, 1), (false, 2, 4));
+        assert_eq!(narrow(1000, 10, 1), (true, 3, 4));
+        assert_eq!(narrow(16, 1200, 1), (false, 4, 4));
+        // Products with fewer invocations than lanes too, down to one:
+        // k is never split.
+        assert_eq!(narrow(2, 3, 1), (false, 1, 1));
+        assert_eq!(narrow(5, 2, 1), (true, 1, 1));
+        // W2's last batch of 16 takes the pipeline of its batches of 64.
+        assert_eq!(narrow(16, 10, 1), (true, 3, 1));
+        let p = Plan::choose(MatmulKernel::Tiled, 3000, 37, 1);
+        assert_eq!((p.entry, p.transposed), ("matmul_tiled", false));
     }
 }

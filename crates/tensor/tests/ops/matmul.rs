@@ -129,8 +129,8 @@ fn matrix_products_match_the_cpu_at_tile_edges_and_odd_sizes() {
 
 /// Shapes that steer the kernel choice: the register kernel computed
 /// upright and transposed (m > n), the narrow kernel from 4 x 4 to 16 x 16
-/// blocks, and the small kernel with k split into slices, upright and
-/// transposed (the plans are checked in `ops::matmul`'s unit test).
+/// blocks, down to products of fewer invocations than lanes over a long k
+/// (the plans are checked in `ops::matmul`'s unit test).
 #[test]
 fn every_kernel_plan_matches_the_cpu() {
     let sizes = [
@@ -140,8 +140,8 @@ fn every_kernel_plan_matches_the_cpu() {
         (3, 9, 2000),    // narrow 4 x 16
         (16, 150, 1200), // narrow 16 x 16
         (3000, 37, 10),  // narrow 12 x 16, transposed
-        (2, 2000, 3),    // small, k split
-        (5, 999, 2),     // small, k split, transposed
+        (2, 2000, 3),    // narrow 4 x 4, one invocation, k = 2000
+        (5, 999, 2),     // narrow 4 x 4, transposed, one invocation
         (64, 784, 10),   // narrow 12 x 4, transposed: a Linear(784, 10) forward at batch 64
         (10, 64, 784),   // narrow 12 x 16: its weight gradient
         (50, 10, 256),   // narrow 16 x 16, k not a multiple of 4
@@ -330,15 +330,15 @@ fn mm_and_bmm_agree_with_matmul() {
 }
 
 #[test]
-fn addmm_adds_a_bias_to_every_row_whether_or_not_k_is_split() {
-    // Linear's forward, bias + x @ w.t(): with k = 999 and 2 x 5 outputs
-    // the product is split and the bias is added in the splits' sum; at
-    // batch 64 with k = 784 (computed transposed) and for 784 outputs of
-    // 10 rows the narrow kernel adds it as it stores, and so does the
-    // register kernel for 64 x 600 and 600 x 64 outputs (the second
-    // computed transposed); 3 x 7 outputs add it after. A bias of the
-    // whole output's shape or of one column broadcasts as in PyTorch. A
-    // bias of shape [n] is read at an offset.
+fn addmm_adds_a_bias_to_every_row() {
+    // Linear's forward, bias + x @ w.t(): at batch 64 with k = 784
+    // (computed transposed), for 784 outputs of 10 rows, for 2 x 5 outputs
+    // over k = 999 (one invocation) and for 3 x 7 outputs the narrow
+    // kernel adds it as it stores, and so does the register kernel for 64
+    // x 600 and 600 x 64 outputs (the second computed transposed). A bias
+    // of the whole output's shape or of one column broadcasts as in
+    // PyTorch, added after the product. A bias of shape [n] is read at an
+    // offset.
     let cases: [(usize, usize, usize, &[usize]); 9] = [
         (64, 784, 10, &[10]),
         (10, 64, 784, &[784]),
