@@ -445,7 +445,12 @@ fn channel_quad(q: u32) -> array<vec4<f32>, 16> {
 }
 
 fn quad_column(q: u32, i: u32) -> vec4<f32> {
-    return select(select(select(acc0[i], acc1[i], q == 1u), acc2[i], q == 2u), acc3[i], q == 3u);
+    return pick_quad(acc0[i], acc1[i], acc2[i], acc3[i], q);
+}
+
+// v0, v1, v2 or v3 for q = 0 .. 3, by select.
+fn pick_quad(v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, q: u32) -> vec4<f32> {
+    return select(select(select(v0, v1, q == 1u), v2, q == 2u), v3, q == 3u);
 }
 
 // The block's rows from `plane` (channel c at plane + c * hw), when
@@ -457,7 +462,7 @@ fn store_block(plane: u32, hw: u32, live: bool, last: u32, bias: array<vec4<f32>
     let odd = (row & 1u) == 1u;
     for (var q = 0u; q < opaque(CB / 4u); q++) {
         let channels = lanes + 4u * q;
-        let quad_bias = select(select(select(bias[0], bias[1], q == 1u), bias[2], q == 2u), bias[3], q == 3u);
+        let quad_bias = pick_quad(bias[0], bias[1], bias[2], bias[3], q);
         store_channels(channel_quad(q), plane + channels * hw, vec4<bool>(live) & (channels <= vec4<u32>(last)), quad_bias, odd);
     }
 }

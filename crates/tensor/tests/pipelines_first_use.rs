@@ -79,8 +79,8 @@ fn kernels_are_specialised_before_the_driver_sees_them() {
     // blocks, transposed; one 4 x 4 invocation over a long k).
     let big = Tensor::rand(&[40, 30]).matmul(&Tensor::rand(&[30, 300]));
     let narrow = Tensor::rand(&[64, 20]).matmul(&Tensor::rand(&[20, 10]));
-    let small = Tensor::rand(&[2, 500]).matmul(&Tensor::rand(&[500, 3]));
-    for t in [y, big, narrow, small] {
+    let one_invocation = Tensor::rand(&[2, 500]).matmul(&Tensor::rand(&[500, 3]));
+    for t in [y, big, narrow, one_invocation] {
         t.to_vec::<f32>().expect("read");
     }
     let stats = rt.compile_stats();
