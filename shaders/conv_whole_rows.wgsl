@@ -302,7 +302,7 @@ fn out(v: vec4<f32>) -> vec4<f32> {
 // loops the driver cannot unroll (`opaque` bounds), as in matmul.wgsl's
 // `store_block`: each store site is a loop over the lanes that LLVM
 // compiles at the first dispatch, and with every site written out the
-// forward pipelines of CNN3 took 0.38 s each to compile, 0.25 s so.
+// forward pipelines of CNN3 took 0.38 s each to compile, 0.19-0.25 s so.
 fn store_channels(cols: array<vec4<f32>, 16>, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>, odd: bool) {
     if (VEC_DST) {
         store_column_quad(cols, 0u, at, ok, bias);

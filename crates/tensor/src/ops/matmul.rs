@@ -532,8 +532,7 @@ fn dispatch_chunks(
     };
     let (rows, cols) = plan.block;
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
-    let gz = batches;
-    for z0 in (0..gz).step_by(MAX_GROUPS) {
+    for z0 in (0..batches).step_by(MAX_GROUPS) {
         for y0 in (0..gy).step_by(MAX_GROUPS) {
             for x0 in (0..gx).step_by(MAX_GROUPS) {
                 let mut p = params.to_vec();
@@ -542,7 +541,7 @@ fn dispatch_chunks(
                 p.extend([(y0 * rows) as u32, (x0 * cols) as u32, z0 as u32]);
                 let bias_offset = bias.map_or(0, |t| t.layout.offset) as u32;
                 p.extend([bias_offset, 0, 0, 0, 0]);
-                let grid = [gx - x0, gy - y0, gz - z0].map(|g| g.min(MAX_GROUPS) as u32);
+                let grid = [gx - x0, gy - y0, batches - z0].map(|g| g.min(MAX_GROUPS) as u32);
                 let shader = if plan.shared_rows {
                     &MATMUL_SUBGROUP
                 } else {

@@ -141,7 +141,7 @@ fn every_kernel_plan_matches_the_cpu() {
         (16, 150, 1200), // narrow 16 x 16
         (3000, 37, 10),  // narrow 12 x 16, transposed
         (2, 2000, 3),    // narrow 4 x 4, one invocation, k = 2000
-        (5, 999, 2),     // narrow 4 x 4, transposed, one invocation
+        (5, 999, 2),     // narrow 4 x 4, transposed, two invocations
         (64, 784, 10),   // narrow 12 x 4, transposed: a Linear(784, 10) forward at batch 64
         (10, 64, 784),   // narrow 12 x 16: its weight gradient
         (50, 10, 256),   // narrow 16 x 16, k not a multiple of 4
@@ -332,8 +332,8 @@ fn mm_and_bmm_agree_with_matmul() {
 #[test]
 fn addmm_adds_a_bias_to_every_row() {
     // Linear's forward, bias + x @ w.t(): at batch 64 with k = 784
-    // (computed transposed), for 784 outputs of 10 rows, for 2 x 5 outputs
-    // over k = 999 (one invocation) and for 3 x 7 outputs the narrow
+    // (computed transposed), for 784 outputs of 10 rows, for 5 x 2 outputs
+    // over k = 999 (two invocations) and for 3 x 7 outputs the narrow
     // kernel adds it as it stores, and so does the register kernel for 64
     // x 600 and 600 x 64 outputs (the second computed transposed). A bias
     // of the whole output's shape or of one column broadcasts as in
