@@ -314,6 +314,7 @@ impl Tensor {
         let constants = [
             ("TRANS_A", flag(oa.trans)),
             ("TRANS_B", flag(ob.trans)),
+            ("BATCHED", flag(!merged.is_empty())),
             ("C_VEC4", flag(c_vec4)),
             ("TRANS_C", flag(plan.transposed)),
         ];
@@ -521,10 +522,10 @@ fn dispatch_chunks(
         bind(6, c),
     ];
     let (constants, bindings): (Vec<_>, _) = match plan.entry {
-        // The tiled kernel reads only the orientation constants and a, b
-        // and c as scalars.
+        // The tiled kernel reads only the orientation and batch constants
+        // and a, b and c as scalars.
         "matmul_tiled" => (
-            constants[..2].to_vec(),
+            constants[..3].to_vec(),
             vec![bind(1, a), bind(2, b), bind(3, c)],
         ),
         "matmul_narrow" => ([constants, &narrow].concat(), register_bindings),
