@@ -10,7 +10,7 @@
 // (0 where an operand is broadcast).
 //
 // For CPU drivers, `matmul` keeps a 32 x 32 block of c in registers per
-// invocation and `matmul_narrow` up to 16 x 16, for every product too
+// invocation and `matmul_narrow` up to 16 x 8, for every product too
 // narrow for that; for GPUs, `matmul_tiled` stages tiles in workgroup
 // memory. None of them splits k.
 
@@ -27,8 +27,8 @@ override TRANS_C: bool = false;
 // multiplies padding rows (`matmul` always has 8: the host gives products
 // of at most 16 rows to `matmul_narrow`).
 override TM_QUADS: u32 = 4u;
-// Column quads per narrow-kernel invocation: 1, 2 or 4.
-override TN_QUADS: u32 = 4u;
+// Column quads per narrow-kernel invocation: 1 or 2.
+override TN_QUADS: u32 = 2u;
 // The register kernels add a bias of c's columns (Linear's
 // bias, torch.addmm's `input` of shape [n]), so that it costs no pass of
 // its own.
@@ -318,7 +318,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 // Narrow register kernel: the register kernel's scheme for products too
 // narrow for its 32 columns per invocation (a Linear layer's 10 outputs,
 // computed transposed, over a batch of 64: 16 invocations with 4 columns
-// each, where 32 columns would leave 2). Up to 16 x 16 blocks of c per
+// each, where 32 columns would leave 2). Up to 16 x 8 blocks of c per
 // invocation, k unsplit even for a product of one invocation: splitting k
 // into slices and summing them in a second pass was slower on lavapipe at
 // every shape measured (see `Plan::choose`). A separate entry point, not
@@ -328,20 +328,20 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 // stores a narrow pipeline took 0.13-0.14 s to create, 0.035-0.055 s as
 // its own entry point (measured before the host cut the branches on
 // constants, `runtime/specialize.rs`).
-var<private> nacc: array<mat4x4<f32>, 16>; // block (row quad g, column quad j) at 4 g + j
+// At most 2 column quads, not 4: on an empty shader cache lavapipe compiled
+// a 16 x 16 block in 0.36 s, 16 x 8 in 0.19 s, and the Linear products of
+// W2, W4 and W5 ran as fast or faster with the narrower blocks (`cargo
+// xtask bench --only matmul_w`, interleaved runs).
+var<private> nacc: array<mat4x4<f32>, 8>; // block (row quad g, column quad j) at 2 g + j
 
 // nacc[g, j] += b_j * a_g for the TN_QUADS column quads of row quad g.
 fn narrow_update_row(g: u32, ag: mat4x4<f32>) {
-    let i = 4u * g;
+    let i = 2u * g;
     nacc[i] += bq[0] * ag;
     if (TN_QUADS > 1u) { nacc[i + 1u] += bq[1] * ag; }
-    if (TN_QUADS > 2u) {
-        nacc[i + 2u] += bq[2] * ag;
-        nacc[i + 3u] += bq[3] * ag;
-    }
 }
 
-// Block `at` (= 4 g + j) of nacc, for `at` not known at compile time (see
+// Block `at` (= 2 g + j) of nacc, for `at` not known at compile time (see
 // `store_block`).
 fn nacc_block(at: u32) -> mat4x4<f32> {
     var blk = nacc[0];
@@ -352,14 +352,6 @@ fn nacc_block(at: u32) -> mat4x4<f32> {
     blk = pick(blk, nacc[5], at == 5u);
     blk = pick(blk, nacc[6], at == 6u);
     blk = pick(blk, nacc[7], at == 7u);
-    blk = pick(blk, nacc[8], at == 8u);
-    blk = pick(blk, nacc[9], at == 9u);
-    blk = pick(blk, nacc[10], at == 10u);
-    blk = pick(blk, nacc[11], at == 11u);
-    blk = pick(blk, nacc[12], at == 12u);
-    blk = pick(blk, nacc[13], at == 13u);
-    blk = pick(blk, nacc[14], at == 14u);
-    blk = pick(blk, nacc[15], at == 15u);
     return blk;
 }
 
@@ -393,10 +385,6 @@ fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
         bq[0] = b_block(offs.y, c0, k, live);
         if (TN_QUADS > 1u) { bq[1] = b_block(offs.y, c0 + 4u, k, live); }
-        if (TN_QUADS > 2u) {
-            bq[2] = b_block(offs.y, c0 + 8u, k, live);
-            bq[3] = b_block(offs.y, c0 + 12u, k, live);
-        }
         // @swap matmul-narrow-rows
         narrow_update_row(0u, a_block(offs.x, r0, k, live));
         if (TM_QUADS > 1u) { narrow_update_row(1u, a_block(offs.x, r0 + 4u, k, live)); }
@@ -411,7 +399,7 @@ fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
         let j = i % TN_QUADS;
         let r = r0 + 4u * g;
         let c = c0 + 4u * j;
-        store_block(cz, r, c, with_bias(nacc_block(4u * g + j), r, c));
+        store_block(cz, r, c, with_bias(nacc_block(2u * g + j), r, c));
     }
 }
 

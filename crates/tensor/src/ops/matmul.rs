@@ -447,7 +447,7 @@ const REGISTER_MIN_INVOCATIONS: usize = 32;
 /// Row quads (`TM_QUADS`) and column quads (`TN_QUADS`) per invocation of
 /// the narrow kernel, at most.
 const NARROW_ROW_QUADS: usize = 4;
-const NARROW_COL_QUADS: usize = 4;
+const NARROW_COL_QUADS: usize = 2;
 
 impl Plan {
     fn choose(kernel: MatmulKernel, m: usize, n: usize, batches: usize) -> Plan {
@@ -587,24 +587,24 @@ mod tests {
         let p = plan(600, 64);
         assert_eq!((p.entry, p.transposed), ("matmul", true));
         // The narrow kernel: (row quads, column quads) from (1, 1) to
-        // (4, 4), upright and transposed.
+        // (4, 2), upright and transposed.
         let narrow = |m, n, batches| {
             let p = Plan::choose(MatmulKernel::RegisterSubgroup, m, n, batches);
             assert_eq!((p.entry, p.shared_rows), ("matmul_narrow", true));
             (p.transposed, p.row_quads, p.col_quads)
         };
         assert_eq!(narrow(64, 10, 1), (true, 3, 1));
-        assert_eq!(narrow(10, 784, 1), (false, 3, 4));
-        assert_eq!(narrow(50, 256, 1), (false, 4, 4));
+        assert_eq!(narrow(10, 784, 1), (false, 3, 2));
+        assert_eq!(narrow(50, 256, 1), (false, 4, 2));
         assert_eq!(narrow(10, 256, 1), (false, 3, 2));
         assert_eq!(narrow(6, 40, 1), (false, 2, 1));
         assert_eq!(narrow(3, 37, 1), (false, 1, 1));
-        assert_eq!(narrow(700, 12, 1), (true, 3, 4));
+        assert_eq!(narrow(700, 12, 1), (true, 3, 2));
         assert_eq!(narrow(16, 36, 7), (false, 4, 2));
         // At most 16 rows: the narrow kernel, however many columns.
-        assert_eq!(narrow(6, 3000, 1), (false, 2, 4));
-        assert_eq!(narrow(1000, 10, 1), (true, 3, 4));
-        assert_eq!(narrow(16, 1200, 1), (false, 4, 4));
+        assert_eq!(narrow(6, 3000, 1), (false, 2, 2));
+        assert_eq!(narrow(1000, 10, 1), (true, 3, 2));
+        assert_eq!(narrow(16, 1200, 1), (false, 4, 2));
         // Products with fewer invocations than lanes too, down to one:
         // k is never split.
         assert_eq!(narrow(2, 3, 1), (false, 1, 1));

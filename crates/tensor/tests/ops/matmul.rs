@@ -128,7 +128,7 @@ fn matrix_products_match_the_cpu_at_tile_edges_and_odd_sizes() {
 }
 
 /// Shapes that steer the kernel choice: the register kernel computed
-/// upright and transposed (m > n), the narrow kernel from 4 x 4 to 16 x 16
+/// upright and transposed (m > n), the narrow kernel from 4 x 4 to 16 x 8
 /// blocks, down to products of fewer invocations than lanes over a long k
 /// (the plans are checked in `ops::matmul`'s unit test).
 #[test]
@@ -136,19 +136,19 @@ fn every_kernel_plan_matches_the_cpu() {
     let sizes = [
         (17, 25, 3000),  // register, one row past the narrow kernel's 16
         (3000, 37, 20),  // register, transposed (c^T = b^T a^T)
-        (6, 25, 3000),   // narrow 8 x 16, many columns
-        (3, 9, 2000),    // narrow 4 x 16
-        (16, 150, 1200), // narrow 16 x 16
-        (3000, 37, 10),  // narrow 12 x 16, transposed
+        (6, 25, 3000),   // narrow 8 x 8, many columns
+        (3, 9, 2000),    // narrow 4 x 8
+        (16, 150, 1200), // narrow 16 x 8
+        (3000, 37, 10),  // narrow 12 x 8, transposed
         (2, 2000, 3),    // narrow 4 x 4, one invocation, k = 2000
         (5, 999, 2),     // narrow 4 x 4, transposed, two invocations
         (64, 784, 10),   // narrow 12 x 4, transposed: a Linear(784, 10) forward at batch 64
-        (10, 64, 784),   // narrow 12 x 16: its weight gradient
-        (50, 10, 256),   // narrow 16 x 16, k not a multiple of 4
+        (10, 64, 784),   // narrow 12 x 8: its weight gradient
+        (50, 10, 256),   // narrow 16 x 8, k not a multiple of 4
         (10, 50, 256),   // narrow 12 x 8
         (6, 25, 40),     // narrow 8 x 4, the last column quad partial
         (3, 33, 37),     // narrow 4 x 4
-        (700, 20, 12),   // narrow 12 x 16, transposed
+        (700, 20, 12),   // narrow 12 x 8, transposed
     ];
     for (i, &(m, k, n)) in sizes.iter().enumerate() {
         let (a, av, b, bv) = operands(&[m, k], &[k, n], 100 + i as u32);
