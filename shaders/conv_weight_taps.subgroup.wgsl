@@ -9,13 +9,13 @@
 fn load_x_row(at: u32, lane: u32) {
     let mine = x_quad(min(lane, (SRC_W - 1u) / 4u), at);
     share_x_quad(0u, mine);
-    share_x_quad(1u, mine);
-    share_x_quad(2u, mine);
-    share_x_quad(3u, mine);
-    share_x_quad(4u, mine);
-    share_x_quad(5u, mine);
-    share_x_quad(6u, mine);
-    share_x_quad(7u, mine);
+    if (SRC_W > 4u) { share_x_quad(1u, mine); }
+    if (SRC_W > 8u) { share_x_quad(2u, mine); }
+    if (SRC_W > 12u) { share_x_quad(3u, mine); }
+    if (SRC_W > 16u) { share_x_quad(4u, mine); }
+    if (SRC_W > 20u) { share_x_quad(5u, mine); }
+    if (SRC_W > 24u) { share_x_quad(6u, mine); }
+    if (SRC_W > 28u) { share_x_quad(7u, mine); }
 }
 
 fn share_x_quad(q: u32, mine: vec4<f32>) {

@@ -191,15 +191,18 @@ fn load_dy_quad(q: u32, at0: u32, at1: u32) {
     }
 }
 
+// The unrolled calls are guarded by conditions on the shape constants at
+// the call site, so that the host cuts those past the shape before the
+// driver sees the kernel (see `taps_of_column` in conv_whole_rows.wgsl).
 fn load_dy_rows(at0: u32, at1: u32) {
     load_dy_quad(0u, at0, at1);
-    load_dy_quad(1u, at0, at1);
-    load_dy_quad(2u, at0, at1);
-    load_dy_quad(3u, at0, at1);
-    load_dy_quad(4u, at0, at1);
-    load_dy_quad(5u, at0, at1);
-    load_dy_quad(6u, at0, at1);
-    load_dy_quad(7u, at0, at1);
+    if (DST_W > 4u) { load_dy_quad(1u, at0, at1); }
+    if (DST_W > 8u) { load_dy_quad(2u, at0, at1); }
+    if (DST_W > 12u) { load_dy_quad(3u, at0, at1); }
+    if (DST_W > 16u) { load_dy_quad(4u, at0, at1); }
+    if (DST_W > 20u) { load_dy_quad(5u, at0, at1); }
+    if (DST_W > 24u) { load_dy_quad(6u, at0, at1); }
+    if (DST_W > 28u) { load_dy_quad(7u, at0, at1); }
 }
 
 // Quad q of the x row at `at` (columns past SRC_W read as 0).
@@ -236,13 +239,13 @@ fn load_x_quad(q: u32, at: u32, lane: u32) {
 
 fn load_x_row(at: u32, lane: u32) {
     load_x_quad(0u, at, lane);
-    load_x_quad(1u, at, lane);
-    load_x_quad(2u, at, lane);
-    load_x_quad(3u, at, lane);
-    load_x_quad(4u, at, lane);
-    load_x_quad(5u, at, lane);
-    load_x_quad(6u, at, lane);
-    load_x_quad(7u, at, lane);
+    if (SRC_W > 4u) { load_x_quad(1u, at, lane); }
+    if (SRC_W > 8u) { load_x_quad(2u, at, lane); }
+    if (SRC_W > 12u) { load_x_quad(3u, at, lane); }
+    if (SRC_W > 16u) { load_x_quad(4u, at, lane); }
+    if (SRC_W > 20u) { load_x_quad(5u, at, lane); }
+    if (SRC_W > 24u) { load_x_quad(6u, at, lane); }
+    if (SRC_W > 28u) { load_x_quad(7u, at, lane); }
 }
 // @end
 
@@ -267,21 +270,21 @@ fn tap(ky: u32, q: u32, kx: u32) {
 
 fn taps_of_quad(ky: u32, q: u32) {
     tap(ky, q, 0u);
-    tap(ky, q, 1u);
-    tap(ky, q, 2u);
-    tap(ky, q, 3u);
-    tap(ky, q, 4u);
+    if (KWC > 1u) { tap(ky, q, 1u); }
+    if (KWC > 2u) { tap(ky, q, 2u); }
+    if (KWC > 3u) { tap(ky, q, 3u); }
+    if (KWC > 4u) { tap(ky, q, 4u); }
 }
 
 fn apply_x_row(ky: u32) {
     taps_of_quad(ky, 0u);
-    taps_of_quad(ky, 1u);
-    taps_of_quad(ky, 2u);
-    taps_of_quad(ky, 3u);
-    taps_of_quad(ky, 4u);
-    taps_of_quad(ky, 5u);
-    taps_of_quad(ky, 6u);
-    taps_of_quad(ky, 7u);
+    if (DST_W > 4u) { taps_of_quad(ky, 1u); }
+    if (DST_W > 8u) { taps_of_quad(ky, 2u); }
+    if (DST_W > 12u) { taps_of_quad(ky, 3u); }
+    if (DST_W > 16u) { taps_of_quad(ky, 4u); }
+    if (DST_W > 20u) { taps_of_quad(ky, 5u); }
+    if (DST_W > 24u) { taps_of_quad(ky, 6u); }
+    if (DST_W > 28u) { taps_of_quad(ky, 7u); }
 }
 
 // Kernel row ky at output row oy: x row oy * sh - ph + ky, if inside x
@@ -306,18 +309,18 @@ fn store_tap(slot: u32, ky: u32, kx: u32, at: u32) {
 
 fn store_taps_of_row(slot: u32, ky: u32, at: u32) {
     store_tap(slot, ky, 0u, at);
-    store_tap(slot, ky, 1u, at);
-    store_tap(slot, ky, 2u, at);
-    store_tap(slot, ky, 3u, at);
-    store_tap(slot, ky, 4u, at);
+    if (KWC > 1u) { store_tap(slot, ky, 1u, at); }
+    if (KWC > 2u) { store_tap(slot, ky, 2u, at); }
+    if (KWC > 3u) { store_tap(slot, ky, 3u, at); }
+    if (KWC > 4u) { store_tap(slot, ky, 4u, at); }
 }
 
 fn store_taps(slot: u32, at: u32) {
     store_taps_of_row(slot, 0u, at);
-    store_taps_of_row(slot, 1u, at);
-    store_taps_of_row(slot, 2u, at);
-    store_taps_of_row(slot, 3u, at);
-    store_taps_of_row(slot, 4u, at);
+    if (KHC > 1u) { store_taps_of_row(slot, 1u, at); }
+    if (KHC > 2u) { store_taps_of_row(slot, 2u, at); }
+    if (KHC > 3u) { store_taps_of_row(slot, 3u, at); }
+    if (KHC > 4u) { store_taps_of_row(slot, 4u, at); }
 }
 
 @compute @workgroup_size(LANES)
@@ -357,10 +360,10 @@ fn conv2d_backward_weight_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(l
             load_dy_rows(dy_a + oy * p.ow, dy_b + oy * p.ow);
             let top = oy * p.stride_h;
             kernel_row(0u, top, plane, lane);
-            kernel_row(1u, top, plane, lane);
-            kernel_row(2u, top, plane, lane);
-            kernel_row(3u, top, plane, lane);
-            kernel_row(4u, top, plane, lane);
+            if (KHC > 1u) { kernel_row(1u, top, plane, lane); }
+            if (KHC > 2u) { kernel_row(2u, top, plane, lane); }
+            if (KHC > 3u) { kernel_row(3u, top, plane, lane); }
+            if (KHC > 4u) { kernel_row(4u, top, plane, lane); }
         }
     }
     // dw[co, ci, ky, kx] of this chunk.

@@ -44,21 +44,21 @@ fn load_grad_rows(at: u32, step: u32, last: u32, lane: u32) {
 
 fn for_each_column(mine: u32, more: u32) {
     grad_value(0u, mine, more);
-    grad_value(1u, mine, more);
-    grad_value(2u, mine, more);
-    grad_value(3u, mine, more);
-    grad_value(4u, mine, more);
-    grad_value(5u, mine, more);
-    grad_value(6u, mine, more);
-    grad_value(7u, mine, more);
-    grad_value(8u, mine, more);
-    grad_value(9u, mine, more);
-    grad_value(10u, mine, more);
-    grad_value(11u, mine, more);
-    grad_value(12u, mine, more);
-    grad_value(13u, mine, more);
-    grad_value(14u, mine, more);
-    grad_value(15u, mine, more);
+    if (DST_W > 1u) { grad_value(1u, mine, more); }
+    if (DST_W > 2u) { grad_value(2u, mine, more); }
+    if (DST_W > 3u) { grad_value(3u, mine, more); }
+    if (DST_W > 4u) { grad_value(4u, mine, more); }
+    if (DST_W > 5u) { grad_value(5u, mine, more); }
+    if (DST_W > 6u) { grad_value(6u, mine, more); }
+    if (DST_W > 7u) { grad_value(7u, mine, more); }
+    if (DST_W > 8u) { grad_value(8u, mine, more); }
+    if (DST_W > 9u) { grad_value(9u, mine, more); }
+    if (DST_W > 10u) { grad_value(10u, mine, more); }
+    if (DST_W > 11u) { grad_value(11u, mine, more); }
+    if (DST_W > 12u) { grad_value(12u, mine, more); }
+    if (DST_W > 13u) { grad_value(13u, mine, more); }
+    if (DST_W > 14u) { grad_value(14u, mine, more); }
+    if (DST_W > 15u) { grad_value(15u, mine, more); }
 }
 
 fn grad_value(ox: u32, mine: u32, more: u32) {

@@ -155,34 +155,64 @@ fn tap(ox: u32, kx: u32, gather: bool) {
     }
 }
 
+// The unrolled calls here and below are guarded by conditions on the shape
+// constants at the call site, not only inside the callee: the host cuts a
+// branch on a constant before the driver sees the kernel
+// (`runtime/specialize.rs`), while a test of a callee's argument stays
+// until lavapipe has inlined every call. With 128 tap calls per row and
+// their guards inside, W3's three forward pipelines took 64 / 49 / 40 ms
+// to create (`create_compute_pipeline`); with only the taps, columns,
+// loads and stores their shapes use, 40 / 21 / 12 ms.
 fn taps_of_column(ox: u32, gather: bool) {
     tap(ox, 0u, gather);
-    tap(ox, 1u, gather);
-    tap(ox, 2u, gather);
-    tap(ox, 3u, gather);
-    tap(ox, 4u, gather);
-    tap(ox, 5u, gather);
-    tap(ox, 6u, gather);
-    tap(ox, 7u, gather);
+    if (KWC > 1u) { tap(ox, 1u, gather); }
+    if (KWC > 2u) { tap(ox, 2u, gather); }
+    if (KWC > 3u) { tap(ox, 3u, gather); }
+    if (KWC > 4u) { tap(ox, 4u, gather); }
+    if (KWC > 5u) { tap(ox, 5u, gather); }
+    if (KWC > 6u) { tap(ox, 6u, gather); }
+    if (KWC > 7u) { tap(ox, 7u, gather); }
 }
 
-fn apply_row(gather: bool) {
-    taps_of_column(0u, gather);
-    taps_of_column(1u, gather);
-    taps_of_column(2u, gather);
-    taps_of_column(3u, gather);
-    taps_of_column(4u, gather);
-    taps_of_column(5u, gather);
-    taps_of_column(6u, gather);
-    taps_of_column(7u, gather);
-    taps_of_column(8u, gather);
-    taps_of_column(9u, gather);
-    taps_of_column(10u, gather);
-    taps_of_column(11u, gather);
-    taps_of_column(12u, gather);
-    taps_of_column(13u, gather);
-    taps_of_column(14u, gather);
-    taps_of_column(15u, gather);
+// The source row applied to every output column (forward pass).
+fn gather_row() {
+    taps_of_column(0u, true);
+    if (DST_W > 1u) { taps_of_column(1u, true); }
+    if (DST_W > 2u) { taps_of_column(2u, true); }
+    if (DST_W > 3u) { taps_of_column(3u, true); }
+    if (DST_W > 4u) { taps_of_column(4u, true); }
+    if (DST_W > 5u) { taps_of_column(5u, true); }
+    if (DST_W > 6u) { taps_of_column(6u, true); }
+    if (DST_W > 7u) { taps_of_column(7u, true); }
+    if (DST_W > 8u) { taps_of_column(8u, true); }
+    if (DST_W > 9u) { taps_of_column(9u, true); }
+    if (DST_W > 10u) { taps_of_column(10u, true); }
+    if (DST_W > 11u) { taps_of_column(11u, true); }
+    if (DST_W > 12u) { taps_of_column(12u, true); }
+    if (DST_W > 13u) { taps_of_column(13u, true); }
+    if (DST_W > 14u) { taps_of_column(14u, true); }
+    if (DST_W > 15u) { taps_of_column(15u, true); }
+}
+
+// Every column of the source row (dy) scattered to the columns it meets
+// (input gradient).
+fn scatter_row() {
+    taps_of_column(0u, false);
+    if (SRC_W > 1u) { taps_of_column(1u, false); }
+    if (SRC_W > 2u) { taps_of_column(2u, false); }
+    if (SRC_W > 3u) { taps_of_column(3u, false); }
+    if (SRC_W > 4u) { taps_of_column(4u, false); }
+    if (SRC_W > 5u) { taps_of_column(5u, false); }
+    if (SRC_W > 6u) { taps_of_column(6u, false); }
+    if (SRC_W > 7u) { taps_of_column(7u, false); }
+    if (SRC_W > 8u) { taps_of_column(8u, false); }
+    if (SRC_W > 9u) { taps_of_column(9u, false); }
+    if (SRC_W > 10u) { taps_of_column(10u, false); }
+    if (SRC_W > 11u) { taps_of_column(11u, false); }
+    if (SRC_W > 12u) { taps_of_column(12u, false); }
+    if (SRC_W > 13u) { taps_of_column(13u, false); }
+    if (SRC_W > 14u) { taps_of_column(14u, false); }
+    if (SRC_W > 15u) { taps_of_column(15u, false); }
 }
 
 // Values 4 q .. 4 q + 3 of the source row starting at `at`, or of its
@@ -242,13 +272,13 @@ fn window_value(at: u32, col: i32, width: u32) -> f32 {
 
 fn load_row(at: u32, start: i32, width: u32) {
     load_quad(0u, at, start, width);
-    load_quad(1u, at, start, width);
-    load_quad(2u, at, start, width);
-    load_quad(3u, at, start, width);
-    load_quad(4u, at, start, width);
-    load_quad(5u, at, start, width);
-    load_quad(6u, at, start, width);
-    load_quad(7u, at, start, width);
+    if (SRC_W > 4u) { load_quad(1u, at, start, width); }
+    if (SRC_W > 8u) { load_quad(2u, at, start, width); }
+    if (SRC_W > 12u) { load_quad(3u, at, start, width); }
+    if (SRC_W > 16u) { load_quad(4u, at, start, width); }
+    if (SRC_W > 20u) { load_quad(5u, at, start, width); }
+    if (SRC_W > 24u) { load_quad(6u, at, start, width); }
+    if (SRC_W > 28u) { load_quad(7u, at, start, width); }
 }
 
 // The weights of tap kx for the block's channels: channel c's is at
@@ -276,13 +306,13 @@ fn weights_of(channels: vec4<u32>, kx: u32, at: u32, step: u32, last: u32) -> ve
 
 fn load_taps(at: u32, step: u32, last: u32, lane: u32) {
     load_tap(0u, at, step, last, lane);
-    load_tap(1u, at, step, last, lane);
-    load_tap(2u, at, step, last, lane);
-    load_tap(3u, at, step, last, lane);
-    load_tap(4u, at, step, last, lane);
-    load_tap(5u, at, step, last, lane);
-    load_tap(6u, at, step, last, lane);
-    load_tap(7u, at, step, last, lane);
+    if (KWC > 1u) { load_tap(1u, at, step, last, lane); }
+    if (KWC > 2u) { load_tap(2u, at, step, last, lane); }
+    if (KWC > 3u) { load_tap(3u, at, step, last, lane); }
+    if (KWC > 4u) { load_tap(4u, at, step, last, lane); }
+    if (KWC > 5u) { load_tap(5u, at, step, last, lane); }
+    if (KWC > 6u) { load_tap(6u, at, step, last, lane); }
+    if (KWC > 7u) { load_tap(7u, at, step, last, lane); }
 }
 
 // ReLU as `unary.wgsl` computes it: 0 for v <= 0 and for NaN.
@@ -306,45 +336,45 @@ fn out(v: vec4<f32>) -> vec4<f32> {
 fn store_channels(cols: array<vec4<f32>, 16>, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>, odd: bool) {
     if (VEC_DST) {
         store_column_quad(cols, 0u, at, ok, bias);
-        store_column_quad(cols, 1u, at, ok, bias);
-        store_column_quad(cols, 2u, at, ok, bias);
-        store_column_quad(cols, 3u, at, ok, bias);
+        if (DST_W > 4u) { store_column_quad(cols, 1u, at, ok, bias); }
+        if (DST_W > 8u) { store_column_quad(cols, 2u, at, ok, bias); }
+        if (DST_W > 12u) { store_column_quad(cols, 3u, at, ok, bias); }
         return;
     }
     if (ALT_DST) {
-        store_shifted_quad(cols, 0u, odd, at, ok, bias);
-        store_shifted_quad(cols, 1u, odd, at, ok, bias);
-        store_shifted_quad(cols, 2u, odd, at, ok, bias);
+        if (DST_W > 5u) { store_shifted_quad(cols, 0u, odd, at, ok, bias); }
+        if (DST_W > 9u) { store_shifted_quad(cols, 1u, odd, at, ok, bias); }
+        if (DST_W > 13u) { store_shifted_quad(cols, 2u, odd, at, ok, bias); }
         store_end_pair(cols, odd, at, ok, bias);
         return;
     }
     if (VEC2_DST) {
         store_column_pair(cols, 0u, at, ok, bias);
-        store_column_pair(cols, 1u, at, ok, bias);
-        store_column_pair(cols, 2u, at, ok, bias);
-        store_column_pair(cols, 3u, at, ok, bias);
-        store_column_pair(cols, 4u, at, ok, bias);
-        store_column_pair(cols, 5u, at, ok, bias);
-        store_column_pair(cols, 6u, at, ok, bias);
-        store_column_pair(cols, 7u, at, ok, bias);
+        if (DST_W > 2u) { store_column_pair(cols, 1u, at, ok, bias); }
+        if (DST_W > 4u) { store_column_pair(cols, 2u, at, ok, bias); }
+        if (DST_W > 6u) { store_column_pair(cols, 3u, at, ok, bias); }
+        if (DST_W > 8u) { store_column_pair(cols, 4u, at, ok, bias); }
+        if (DST_W > 10u) { store_column_pair(cols, 5u, at, ok, bias); }
+        if (DST_W > 12u) { store_column_pair(cols, 6u, at, ok, bias); }
+        if (DST_W > 14u) { store_column_pair(cols, 7u, at, ok, bias); }
         return;
     }
     store_column(cols, 0u, at, ok, bias);
-    store_column(cols, 1u, at, ok, bias);
-    store_column(cols, 2u, at, ok, bias);
-    store_column(cols, 3u, at, ok, bias);
-    store_column(cols, 4u, at, ok, bias);
-    store_column(cols, 5u, at, ok, bias);
-    store_column(cols, 6u, at, ok, bias);
-    store_column(cols, 7u, at, ok, bias);
-    store_column(cols, 8u, at, ok, bias);
-    store_column(cols, 9u, at, ok, bias);
-    store_column(cols, 10u, at, ok, bias);
-    store_column(cols, 11u, at, ok, bias);
-    store_column(cols, 12u, at, ok, bias);
-    store_column(cols, 13u, at, ok, bias);
-    store_column(cols, 14u, at, ok, bias);
-    store_column(cols, 15u, at, ok, bias);
+    if (DST_W > 1u) { store_column(cols, 1u, at, ok, bias); }
+    if (DST_W > 2u) { store_column(cols, 2u, at, ok, bias); }
+    if (DST_W > 3u) { store_column(cols, 3u, at, ok, bias); }
+    if (DST_W > 4u) { store_column(cols, 4u, at, ok, bias); }
+    if (DST_W > 5u) { store_column(cols, 5u, at, ok, bias); }
+    if (DST_W > 6u) { store_column(cols, 6u, at, ok, bias); }
+    if (DST_W > 7u) { store_column(cols, 7u, at, ok, bias); }
+    if (DST_W > 8u) { store_column(cols, 8u, at, ok, bias); }
+    if (DST_W > 9u) { store_column(cols, 9u, at, ok, bias); }
+    if (DST_W > 10u) { store_column(cols, 10u, at, ok, bias); }
+    if (DST_W > 11u) { store_column(cols, 11u, at, ok, bias); }
+    if (DST_W > 12u) { store_column(cols, 12u, at, ok, bias); }
+    if (DST_W > 13u) { store_column(cols, 13u, at, ok, bias); }
+    if (DST_W > 14u) { store_column(cols, 14u, at, ok, bias); }
+    if (DST_W > 15u) { store_column(cols, 15u, at, ok, bias); }
 }
 
 // Column i of 4 channel rows.
@@ -528,7 +558,7 @@ fn conv2d_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
         for (var ky = ky_first; ky < ky_end; ky++) {
             load_row(plane + (top + ky - p.pad_h) * p.w, start, p.w);
             load_taps(filters + ky * p.kw, cin_g * kk, t.last, lane);
-            apply_row(true);
+            gather_row();
         }
     }
     let ohw = p.oh * p.ow;
@@ -583,7 +613,7 @@ fn conv2d_backward_input_whole_rows(@builtin(workgroup_id) wid: vec3<u32>, @buil
             let oy = (top - ky) / sh;
             load_row(plane + oy * p.ow, start, p.ow);
             load_taps(filters + ky * p.kw, kk, t.last, lane);
-            apply_row(false);
+            scatter_row();
         }
     }
     let hw = p.h * p.w;
@@ -660,32 +690,32 @@ fn weight_column(ox: u32, at: u32, step: u32, last: u32) {
     }
     load_column(ox, at, step, last);
     weight_tap(ox, 0u);
-    weight_tap(ox, 1u);
-    weight_tap(ox, 2u);
-    weight_tap(ox, 3u);
-    weight_tap(ox, 4u);
-    weight_tap(ox, 5u);
-    weight_tap(ox, 6u);
-    weight_tap(ox, 7u);
+    if (KWC > 1u) { weight_tap(ox, 1u); }
+    if (KWC > 2u) { weight_tap(ox, 2u); }
+    if (KWC > 3u) { weight_tap(ox, 3u); }
+    if (KWC > 4u) { weight_tap(ox, 4u); }
+    if (KWC > 5u) { weight_tap(ox, 5u); }
+    if (KWC > 6u) { weight_tap(ox, 6u); }
+    if (KWC > 7u) { weight_tap(ox, 7u); }
 }
 
 fn weight_row(at: u32, step: u32, last: u32) {
     weight_column(0u, at, step, last);
-    weight_column(1u, at, step, last);
-    weight_column(2u, at, step, last);
-    weight_column(3u, at, step, last);
-    weight_column(4u, at, step, last);
-    weight_column(5u, at, step, last);
-    weight_column(6u, at, step, last);
-    weight_column(7u, at, step, last);
-    weight_column(8u, at, step, last);
-    weight_column(9u, at, step, last);
-    weight_column(10u, at, step, last);
-    weight_column(11u, at, step, last);
-    weight_column(12u, at, step, last);
-    weight_column(13u, at, step, last);
-    weight_column(14u, at, step, last);
-    weight_column(15u, at, step, last);
+    if (DST_W > 1u) { weight_column(1u, at, step, last); }
+    if (DST_W > 2u) { weight_column(2u, at, step, last); }
+    if (DST_W > 3u) { weight_column(3u, at, step, last); }
+    if (DST_W > 4u) { weight_column(4u, at, step, last); }
+    if (DST_W > 5u) { weight_column(5u, at, step, last); }
+    if (DST_W > 6u) { weight_column(6u, at, step, last); }
+    if (DST_W > 7u) { weight_column(7u, at, step, last); }
+    if (DST_W > 8u) { weight_column(8u, at, step, last); }
+    if (DST_W > 9u) { weight_column(9u, at, step, last); }
+    if (DST_W > 10u) { weight_column(10u, at, step, last); }
+    if (DST_W > 11u) { weight_column(11u, at, step, last); }
+    if (DST_W > 12u) { weight_column(12u, at, step, last); }
+    if (DST_W > 13u) { weight_column(13u, at, step, last); }
+    if (DST_W > 14u) { weight_column(14u, at, step, last); }
+    if (DST_W > 15u) { weight_column(15u, at, step, last); }
 }
 
 // Tap kx of channels 4 q .. 4 q + 3 (at at + j * step, when ok[j]).
@@ -703,13 +733,13 @@ fn store_weight_quad(q: u32, kx: u32, at: u32, step: u32, ok: vec4<bool>) {
 
 fn store_weight_taps(q: u32, at: u32, step: u32, ok: vec4<bool>) {
     store_weight_quad(q, 0u, at, step, ok);
-    store_weight_quad(q, 1u, at, step, ok);
-    store_weight_quad(q, 2u, at, step, ok);
-    store_weight_quad(q, 3u, at, step, ok);
-    store_weight_quad(q, 4u, at, step, ok);
-    store_weight_quad(q, 5u, at, step, ok);
-    store_weight_quad(q, 6u, at, step, ok);
-    store_weight_quad(q, 7u, at, step, ok);
+    if (KWC > 1u) { store_weight_quad(q, 1u, at, step, ok); }
+    if (KWC > 2u) { store_weight_quad(q, 2u, at, step, ok); }
+    if (KWC > 3u) { store_weight_quad(q, 3u, at, step, ok); }
+    if (KWC > 4u) { store_weight_quad(q, 4u, at, step, ok); }
+    if (KWC > 5u) { store_weight_quad(q, 5u, at, step, ok); }
+    if (KWC > 6u) { store_weight_quad(q, 6u, at, step, ok); }
+    if (KWC > 7u) { store_weight_quad(q, 7u, at, step, ok); }
 }
 
 @compute @workgroup_size(LANES)
