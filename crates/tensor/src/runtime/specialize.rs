@@ -233,7 +233,7 @@ mod tests {
             ]
         };
         let s = specialize(&parsed, "matmul_narrow", &constants(0.0)).expect("specialised");
-        // Its three `if (TN_QUADS > ...)` and `if (TRANS_C)` are decided;
+        // Its `if (TN_QUADS > 1u)` and `if (TRANS_C)` are decided;
         // the edge tests on the row and the columns are not.
         assert_eq!(ifs_in(&s.module, "narrow_update_row"), 0);
         assert_eq!(ifs_in(&s.module, "store_quad"), 5);
