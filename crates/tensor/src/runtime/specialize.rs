@@ -205,14 +205,28 @@ mod tests {
             .sum()
     }
 
-    /// The `if`s left in function `name` of a specialised module.
-    fn ifs_in(module: &naga::Module, name: &str) -> usize {
+    fn loops(block: &naga::Block) -> usize {
+        block
+            .iter()
+            .map(|s| match s {
+                Statement::If { accept, reject, .. } => loops(accept) + loops(reject),
+                Statement::Block(b) => loops(b),
+                Statement::Loop {
+                    body, continuing, ..
+                } => 1 + loops(body) + loops(continuing),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// What `count` finds in function `name` of a specialised module.
+    fn count_in(module: &naga::Module, name: &str, count: fn(&naga::Block) -> usize) -> usize {
         let (_, f) = module
             .functions
             .iter()
             .find(|(_, f)| f.name.as_deref() == Some(name))
             .unwrap_or_else(|| panic!("{name} is still called"));
-        ifs(&f.body)
+        count(&f.body)
     }
 
     /// On the narrow matmul: the branches on its constants go, those on
@@ -233,14 +247,35 @@ mod tests {
             ]
         };
         let s = specialize(&parsed, "matmul_narrow", &constants(0.0)).expect("specialised");
-        // Its `if (TN_QUADS > 1u)` and `if (TRANS_C)` are decided;
+        // Its `if (TN_QUADS > 1u)`s and `if (TRANS_C)` are decided;
         // the edge tests on the row and the columns are not.
-        assert_eq!(ifs_in(&s.module, "narrow_update_row"), 0);
-        assert_eq!(ifs_in(&s.module, "store_quad"), 5);
+        assert_eq!(count_in(&s.module, "narrow_update_row", ifs), 0);
+        assert_eq!(count_in(&s.module, "store_quad", ifs), 5);
         assert!(s.module.overrides.is_empty(), "every override is applied");
         assert!(!s.bindings.contains(&2), "{:?}", s.bindings);
         let s = specialize(&parsed, "matmul_narrow", &constants(1.0)).expect("specialised");
         assert!(s.bindings.contains(&2), "{:?}", s.bindings);
         assert!(specialize(&parsed, "matmul_narrow", &[("NOPE", 1.0)]).is_err());
+    }
+
+    /// A product without batch dims (`BATCHED` false) keeps no loop in
+    /// `batch_offsets`: the divisions lavapipe took ~0.1 s to compile.
+    #[test]
+    fn unbatched_products_lose_the_batch_offset_loop() {
+        let parsed = parse(&crate::shaders::MATMUL.text()).expect("valid WGSL");
+        for (batched, loops_left) in [(0.0, 0), (1.0, 1)] {
+            let constants = [
+                ("TRANS_A", 0.0),
+                ("TRANS_B", 0.0),
+                ("BATCHED", batched),
+                ("C_VEC4", 1.0),
+                ("TRANS_C", 0.0),
+                ("TM_QUADS", 1.0),
+                ("TN_QUADS", 1.0),
+                ("HAS_BIAS", 0.0),
+            ];
+            let s = specialize(&parsed, "matmul_narrow", &constants).expect("specialised");
+            assert_eq!(count_in(&s.module, "batch_offsets", loops), loops_left);
+        }
     }
 }
