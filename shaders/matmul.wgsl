@@ -35,8 +35,10 @@ override TN_QUADS: u32 = 2u;
 override HAS_BIAS: bool = false;
 // The product has batch dims (batch_rank > 0). Without them the kernels
 // skip `batch_offsets`, whose loop of divisions by uniforms took lavapipe
-// ~0.1 s of each pipeline's compile: 166 against 74 ms for the narrow
-// kernel's smallest variant on an empty shader cache.
+// about 0.1 s to compile, measured on the narrow kernel's smallest variant
+// on an empty shader cache: 74 ms without it against 166. A model that
+// runs both batched and unbatched products with otherwise equal constants
+// creates a pipeline for each.
 override BATCHED: bool = true;
 
 struct Params {
@@ -193,7 +195,8 @@ fn store_quad(cz: u32, row: u32, col: u32, v: vec4<f32>) {
 // store site is a loop over the lanes with a bounds check per component,
 // and LLVM spent most of a pipeline's compile (which it does at the first
 // dispatch, on the queue's thread) on the unrolled stores: with its 3 to 16
-// blocks stored site by site, a narrow pipeline took 0.3-1.1 s to compile.
+// blocks (it had up to 16 then) stored site by site, a narrow pipeline took
+// 0.3-1.1 s to compile.
 // The loops pick what they store by `select` on constant indices: an
 // accumulator indexed by the loop counter would be kept in memory instead
 // of registers for the whole kernel.
@@ -329,9 +332,10 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 // its own entry point (measured before the host cut the branches on
 // constants, `runtime/specialize.rs`).
 // At most 2 column quads, not 4: on an empty shader cache lavapipe compiled
-// a 16 x 16 block in 0.36 s, 16 x 8 in 0.19 s, and the Linear products of
-// W2, W4 and W5 ran as fast or faster with the narrower blocks (`cargo
-// xtask bench --only matmul_w`, interleaved runs).
+// W4's Linear input gradient (`[50, 10] @ [10, 256]`) in 0.19 s as 16 x 8
+// blocks, 0.36 s as 16 x 16, and the Linear products of W2, W4 and W5 ran
+// as fast or faster with the narrower blocks (`cargo xtask bench --only
+// matmul_w`, interleaved runs; BENCHMARKS.md, eleventh stop).
 var<private> nacc: array<mat4x4<f32>, 8>; // block (row quad g, column quad j) at 2 g + j
 
 // nacc[g, j] += b_j * a_g for the TN_QUADS column quads of row quad g.

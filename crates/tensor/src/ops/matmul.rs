@@ -311,6 +311,7 @@ impl Tensor {
         }
         to_u32("matmul", numel)?;
         let flag = |b: bool| f64::from(u8::from(b));
+        // The first three are all the tiled kernel reads (`dispatch_chunks`).
         let constants = [
             ("TRANS_A", flag(oa.trans)),
             ("TRANS_B", flag(ob.trans)),

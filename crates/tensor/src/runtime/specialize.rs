@@ -11,7 +11,7 @@
 //! conditions became constants keep only the branch taken, and what is no
 //! longer called goes. Conditions on a function's arguments stay: they are
 //! decided only once the driver has inlined the calls, so the kernels also
-//! guard their unrolled calls on constants where they make them
+//! guard their unrolled calls on constants at the call site
 //! (`taps_of_column` in `conv_whole_rows.wgsl`).
 
 use std::borrow::Cow;
