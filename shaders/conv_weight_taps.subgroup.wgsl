@@ -19,9 +19,6 @@ fn load_x_row(at: u32, lane: u32) {
 }
 
 fn share_x_quad(q: u32, mine: vec4<f32>) {
-    if (4u * q >= SRC_W) {
-        return;
-    }
     put_x_quad(q, subgroupShuffle(mine, q));
 }
 // @end

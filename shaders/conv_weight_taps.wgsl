@@ -182,9 +182,6 @@ fn grad_quad(q: u32, at: u32, slot: u32) -> vec4<f32> {
 }
 
 fn load_dy_quad(q: u32, at0: u32, at1: u32) {
-    if (4u * q >= DST_W) {
-        return;
-    }
     dq0[q] = grad_quad(q, at0, 0u);
     if (SLOTS > 1u) {
         dq1[q] = grad_quad(q, at1, 1u);
@@ -192,8 +189,9 @@ fn load_dy_quad(q: u32, at0: u32, at1: u32) {
 }
 
 // The unrolled calls are guarded by conditions on the shape constants at
-// the call site, so that the host cuts those past the shape before the
-// driver sees the kernel (see `taps_of_column` in conv_whole_rows.wgsl).
+// the call site (and the callees do not test those bounds again), so that
+// the host cuts those past the shape before the driver sees the kernel
+// (see `taps_of_column` in conv_whole_rows.wgsl).
 fn load_dy_rows(at0: u32, at1: u32) {
     load_dy_quad(0u, at0, at1);
     if (DST_W > 4u) { load_dy_quad(1u, at0, at1); }
@@ -231,9 +229,6 @@ fn put_x_quad(q: u32, v: vec4<f32>) {
 // The x row at `at` into xr. Without subgroups every lane loads all of it.
 // @swap x-row
 fn load_x_quad(q: u32, at: u32, lane: u32) {
-    if (4u * q >= SRC_W) {
-        return;
-    }
     put_x_quad(q, x_quad(q, at));
 }
 
@@ -254,9 +249,6 @@ fn load_x_row(at: u32, lane: u32) {
 // 0, and their x is masked too, so that an inf there stays out).
 fn tap(ky: u32, q: u32, kx: u32) {
     let c = 4u * q;
-    if (kx >= KWC || c >= DST_W) {
-        return;
-    }
     let at = PAD + c * SWC + kx - PWC;
     let live = vec4<u32>(c, c + 1u, c + 2u, c + 3u) < vec4<u32>(DST_W);
     let v = vec4<f32>(xr[at], xr[at + SWC], xr[at + 2u * SWC], xr[at + 3u * SWC]);
@@ -290,7 +282,7 @@ fn apply_x_row(ky: u32) {
 // Kernel row ky at output row oy: x row oy * sh - ph + ky, if inside x
 // (the same in every lane, so the subgroup variant's shuffles run in all).
 fn kernel_row(ky: u32, top: u32, plane: u32, lane: u32) {
-    if (ky >= KHC || top + ky < p.pad_h || top + ky >= p.h + p.pad_h) {
+    if (top + ky < p.pad_h || top + ky >= p.h + p.pad_h) {
         return;
     }
     load_x_row(plane + (top + ky - p.pad_h) * p.w, lane);
@@ -300,9 +292,6 @@ fn kernel_row(ky: u32, top: u32, plane: u32, lane: u32) {
 // Tap (ky, kx) of the lane's channel `slot`, summed over its quad, to at +
 // ky * kw + kx.
 fn store_tap(slot: u32, ky: u32, kx: u32, at: u32) {
-    if (ky >= KHC || kx >= KWC) {
-        return;
-    }
     let a = acc[(slot * MAX_K + ky) * MAX_K + kx];
     dw[at + ky * KWC + kx] = a.x + a.y + a.z + a.w;
 }

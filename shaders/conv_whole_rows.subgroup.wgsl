@@ -8,9 +8,6 @@
 
 // @swap weights
 fn load_tap(kx: u32, at: u32, step: u32, last: u32, lane: u32) {
-    if (kx >= KWC) {
-        return;
-    }
     let mine = w[min(lane, last) * step + at + kx];
     w0[kx] = vec4<f32>(subgroupShuffle(mine, 0u), subgroupShuffle(mine, 1u), subgroupShuffle(mine, 2u), subgroupShuffle(mine, 3u));
     if (CB > 4u) {
@@ -62,9 +59,6 @@ fn for_each_column(mine: u32, more: u32) {
 }
 
 fn grad_value(ox: u32, mine: u32, more: u32) {
-    if (ox >= DST_W) {
-        return;
-    }
     grad_lo[ox] = grad[mine + ox];
     if (CB > 8u) {
         grad_hi[ox] = grad[more + ox];

@@ -134,12 +134,12 @@ fn opaque(v: u32) -> u32 {
 
 // Output column ox of the forward convolution meets input column ix =
 // ox * SWC - PWC + kx through tap kx. `gather` (a constant) chooses the
-// direction: y[ox] += x[ix] * w, or dx[ix] += dy[ox] * w.
+// direction: y[ox] += x[ix] * w, or dx[ix] += dy[ox] * w. The callers
+// make only taps kx < KWC of columns ox of the row they apply.
 fn tap(ox: u32, kx: u32, gather: bool) {
     let ix = i32(ox * SWC + kx) - i32(PWC);
     let x_w = select(DST_W, SRC_W, gather);
-    let y_w = select(SRC_W, DST_W, gather);
-    if (kx >= KWC || ox >= y_w || ix < 0 || ix >= i32(x_w)) {
+    if (ix < 0 || ix >= i32(x_w)) {
         return;
     }
     // The accumulated column and the source value.
@@ -156,10 +156,10 @@ fn tap(ox: u32, kx: u32, gather: bool) {
 }
 
 // The unrolled calls here and below are guarded by conditions on the shape
-// constants at the call site, not only inside the callee: the host cuts a
-// branch on a constant before the driver sees the kernel
-// (`runtime/specialize.rs`), while a test of a callee's argument stays
-// until lavapipe has inlined every call. With 128 tap calls per row and
+// constants at the call site, and the callees do not test those bounds
+// again: the host cuts a branch on a constant before the driver sees the
+// kernel (`runtime/specialize.rs`), while a test of a callee's argument
+// stays until lavapipe has inlined every call. With 128 tap calls per row and
 // their guards inside, W3's three forward pipelines took 64 / 49 / 40 ms
 // to create (`create_compute_pipeline`); with only the taps, columns,
 // loads and stores their shapes use, 40 / 21 / 12 ms.
@@ -220,9 +220,6 @@ fn scatter_row() {
 // `width` read as 0).
 fn load_quad(q: u32, at: u32, start: i32, width: u32) {
     let i = 4u * q;
-    if (i >= SRC_W) {
-        return;
-    }
     if (COL_BLOCKS > 1u) {
         if (VEC_SRC) {
             let v = src4[(at + u32(start)) / 4u + q];
@@ -285,9 +282,6 @@ fn load_row(at: u32, start: i32, width: u32) {
 // `at + c * step + kx`; channels past `last` repeat it.
 // @swap weights
 fn load_tap(kx: u32, at: u32, step: u32, last: u32, lane: u32) {
-    if (kx >= KWC) {
-        return;
-    }
     w0[kx] = weights_of(vec4<u32>(0u, 1u, 2u, 3u), kx, at, step, last);
     if (CB > 4u) {
         w1[kx] = weights_of(vec4<u32>(4u, 5u, 6u, 7u), kx, at, step, last);
@@ -379,9 +373,6 @@ fn store_channels(cols: array<vec4<f32>, 16>, at: vec4<u32>, ok: vec4<bool>, bia
 
 // Column i of 4 channel rows.
 fn store_column(cols: array<vec4<f32>, 16>, i: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
-    if (i >= DST_W) {
-        return;
-    }
     let v = out(cols[i] + bias);
     for (var c = 0u; c < opaque(4u); c++) {
         if (ok[c]) { dst[at[c] + i] = v[c]; }
@@ -391,9 +382,6 @@ fn store_column(cols: array<vec4<f32>, 16>, i: u32, at: vec4<u32>, ok: vec4<bool
 // Columns 2 k and 2 k + 1 of 4 channel rows, one vec2 store per row.
 fn store_column_pair(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
     let i = 2u * k;
-    if (i >= DST_W) {
-        return;
-    }
     let a = out(cols[i] + bias);
     let b = out(cols[i + 1u] + bias);
     for (var c = 0u; c < opaque(4u); c++) {
@@ -408,9 +396,6 @@ fn store_column_pair(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4
 // slower than with vec2 stores).
 fn store_shifted_quad(cols: array<vec4<f32>, 16>, k: u32, odd: bool, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
     let i = 4u * k;
-    if (i + 5u >= DST_W) {
-        return;
-    }
     let a = out(select(cols[i], cols[i + 2u], odd) + bias);
     let b = out(select(cols[i + 1u], cols[i + 3u], odd) + bias);
     let c = out(select(cols[i + 2u], cols[i + 4u], odd) + bias);
@@ -438,9 +423,6 @@ fn store_end_pair(cols: array<vec4<f32>, 16>, odd: bool, at: vec4<u32>, ok: vec4
 // rows start on 16 bytes when VEC_DST).
 fn store_column_quad(cols: array<vec4<f32>, 16>, k: u32, at: vec4<u32>, ok: vec4<bool>, bias: vec4<f32>) {
     let i = 4u * k;
-    if (i >= DST_W) {
-        return;
-    }
     let a = out(cols[i] + bias);
     let b = out(cols[i + 1u] + bias);
     let c = out(cols[i + 2u] + bias);
@@ -670,7 +652,7 @@ fn load_column(ox: u32, at: u32, step: u32, last: u32) {
 // Column ox of dy meets x column ox * SWC - PWC + kx through tap kx.
 fn weight_tap(ox: u32, kx: u32) {
     let ix = i32(ox * SWC + kx) - i32(PWC);
-    if (kx >= KWC || ix < 0 || ix >= i32(SRC_W)) {
+    if (ix < 0 || ix >= i32(SRC_W)) {
         return;
     }
     let v = row[ix];
@@ -685,9 +667,6 @@ fn weight_tap(ox: u32, kx: u32) {
 }
 
 fn weight_column(ox: u32, at: u32, step: u32, last: u32) {
-    if (ox >= DST_W) {
-        return;
-    }
     load_column(ox, at, step, last);
     weight_tap(ox, 0u);
     if (KWC > 1u) { weight_tap(ox, 1u); }
@@ -720,9 +699,6 @@ fn weight_row(at: u32, step: u32, last: u32) {
 
 // Tap kx of channels 4 q .. 4 q + 3 (at at + j * step, when ok[j]).
 fn store_weight_quad(q: u32, kx: u32, at: u32, step: u32, ok: vec4<bool>) {
-    if (kx >= KWC) {
-        return;
-    }
     // (q is the loop counter of the caller: see `store_channels`.)
     let v = quad_column(q, kx);
     let base = at + 4u * q * step + kx;
