@@ -194,9 +194,9 @@ fn store_quad(cz: u32, row: u32, col: u32, v: vec4<f32>) {
 // (their bounds are `opaque`), here and in their epilogues. On lavapipe each
 // store site is a loop over the lanes with a bounds check per component,
 // and LLVM spent most of a pipeline's compile (which it does at the first
-// dispatch, on the queue's thread) on the unrolled stores: with its 3 to 16
-// blocks (it had up to 16 then) stored site by site, a narrow pipeline took
-// 0.3-1.1 s to compile.
+// dispatch, on the queue's thread) on the unrolled stores: with its blocks
+// (3 to 16 then) stored site by site, a narrow pipeline took 0.3-1.1 s to
+// compile.
 // The loops pick what they store by `select` on constant indices: an
 // accumulator indexed by the loop counter would be kept in memory instead
 // of registers for the whole kernel.

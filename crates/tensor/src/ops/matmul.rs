@@ -534,6 +534,12 @@ fn dispatch_chunks(
     };
     let (rows, cols) = plan.block;
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
+    let bias_offset = bias.map_or(0, |t| t.layout.offset) as u32;
+    let shader = if plan.shared_rows {
+        &MATMUL_SUBGROUP
+    } else {
+        &MATMUL
+    };
     for z0 in (0..batches).step_by(MAX_GROUPS) {
         for y0 in (0..gy).step_by(MAX_GROUPS) {
             for x0 in (0..gx).step_by(MAX_GROUPS) {
@@ -541,14 +547,8 @@ fn dispatch_chunks(
                 // Fits: the result's element count was checked to fit in
                 // u32.
                 p.extend([(y0 * rows) as u32, (x0 * cols) as u32, z0 as u32]);
-                let bias_offset = bias.map_or(0, |t| t.layout.offset) as u32;
                 p.extend([bias_offset, 0, 0, 0, 0]);
                 let grid = [gx - x0, gy - y0, batches - z0].map(|g| g.min(MAX_GROUPS) as u32);
-                let shader = if plan.shared_rows {
-                    &MATMUL_SUBGROUP
-                } else {
-                    &MATMUL
-                };
                 rt().dispatch(
                     Kernel::new(shader, plan.entry),
                     &constants,
