@@ -97,7 +97,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     for workload in Workload::ALL {
         if wanted(workload.name()) || (workload == Workload::Lenet && wanted("w5")) {
-            results.extend(run_child(workload, &[])?);
+            results.extend(run_child(workload, &[], &[])?);
             results.extend(run_child_with_empty_shader_cache(workload)?);
         }
     }
@@ -122,14 +122,22 @@ fn format_value(v: f64) -> String {
     }
 }
 
-/// `xtask bench-train NAME` (the child side): runs one workload and prints
-/// its results as `result <name> <unit> <run> <run> ...` lines.
+/// `xtask bench-train NAME [--training-only]` (the child side): runs one
+/// workload (W4 with W5's inference passes, unless `--training-only`) and
+/// prints its results as `result <name> <unit> <run> <run> ...` lines.
 pub fn run_train(args: &[String]) -> Result<(), String> {
-    let name = args.first().ok_or("usage: xtask bench-train WORKLOAD")?;
+    let usage = "usage: xtask bench-train WORKLOAD [--training-only]";
+    let name = args.first().ok_or(usage)?;
+    let training_only = match args.get(1).map(String::as_str) {
+        None => false,
+        Some("--training-only") => true,
+        Some(_) => return Err(usage.to_string()),
+    };
     let workload = Workload::from_name(name).ok_or(format!("no workload named {name}"))?;
     let rt = runtime().map_err(|e| e.to_string())?;
     let data = wgrad_data::resolve_data_path(None::<&str>).map_err(|e| e.to_string())?;
-    let results = crate::bench_train::run(rt, workload, &data).map_err(|e| e.to_string())?;
+    let results =
+        crate::bench_train::run(rt, workload, &data, training_only).map_err(|e| e.to_string())?;
     for r in results {
         let runs: Vec<String> = r.runs.iter().map(|v| format!("{v}")).collect();
         println!("result {} {} {}", r.name, r.unit, runs.join(" "));
@@ -141,7 +149,8 @@ pub fn run_train(args: &[String]) -> Result<(), String> {
 /// these kernels: Mesa keeps what LLVM compiled in a disk cache
 /// (~/.cache/mesa_shader_cache), so every run after the first on a machine
 /// finds its pipelines compiled, and `wN_cold_over_warm` measures that case.
-/// Here the child gets an empty cache of its own, and two warm epochs.
+/// Here the child gets an empty cache of its own, two warm epochs and no
+/// inference passes (only its first epoch against warm ones is kept).
 fn run_child_with_empty_shader_cache(workload: Workload) -> Result<Vec<Measurement>, String> {
     let dir = std::env::temp_dir().join(format!(
         "wgrad-bench-empty-shader-cache-{}-{}",
@@ -154,7 +163,7 @@ fn run_child_with_empty_shader_cache(workload: Workload) -> Result<Vec<Measureme
         ("WGRAD_BENCH_WARM_RUNS", "2".to_string()),
     ];
     println!("{}: again, with an empty shader cache", workload.name());
-    let results = run_child(workload, &env);
+    let results = run_child(workload, &env, &["--training-only"]);
     // The cache is a few MiB of compiled kernels no later run will look for.
     let _ = std::fs::remove_dir_all(&dir);
     let cold = format!("{}_cold_over_warm", workload.name());
@@ -165,12 +174,18 @@ fn run_child_with_empty_shader_cache(workload: Workload) -> Result<Vec<Measureme
         .collect())
 }
 
-/// Runs `workload` in a fresh process with `env` added to its environment,
-/// echoes its report and collects its `result` lines.
-fn run_child(workload: Workload, env: &[(&str, String)]) -> Result<Vec<Measurement>, String> {
+/// Runs `workload` in a fresh process with `env` added to its environment
+/// and `args` after its name, echoes its report and collects its `result`
+/// lines.
+fn run_child(
+    workload: Workload,
+    env: &[(&str, String)],
+    args: &[&str],
+) -> Result<Vec<Measurement>, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = std::process::Command::new(exe)
         .args(["bench-train", workload.name()])
+        .args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stderr(std::process::Stdio::inherit())
         .output()

@@ -139,12 +139,14 @@ struct Epoch {
 type Error = Box<dyn std::error::Error>;
 
 /// Runs one workload (in the child process): a cold epoch, `WARM_RUNS`
-/// warm ones, and for W4 the inference benchmark W5. Prints a report line
-/// per epoch and returns the measurements.
+/// warm ones, and for W4 the inference benchmark W5 unless
+/// `training_only`. Prints a report line per epoch and returns the
+/// measurements.
 pub fn run(
     rt: &Runtime,
     workload: Workload,
     data: &std::path::Path,
+    training_only: bool,
 ) -> Result<Vec<Measurement>, Error> {
     let mnist = Mnist::load(data)?;
     let transforms = workload.transforms();
@@ -231,7 +233,7 @@ pub fn run(
         warm.iter().map(|e| e.submissions_per_step).collect(),
     ));
     print_profile(rt);
-    if workload == Workload::Lenet {
+    if workload == Workload::Lenet && !training_only {
         let model = model.expect("at least one run");
         out.push(inference(rt, &model, &test_dl)?);
     }
