@@ -40,6 +40,13 @@ override HAS_BIAS: bool = false;
 // runs both batched and unbatched products with otherwise equal constants
 // creates a pipeline for each.
 override BATCHED: bool = true;
+// a's (b's) quads start on 16 bytes (its offset, leading dimension and
+// batch strides are multiples of 4), so each is one vec4 load. The narrow
+// kernel also reads operands that are not, 4 scalars a quad: a Linear
+// layer's gradient with 10 columns, read in place, instead of copied into
+// padded rows by a dispatch of its own (`matmul` reads only aligned ones).
+override A_VEC4: bool = true;
+override B_VEC4: bool = true;
 
 struct Params {
     batch_shape: array<vec4<u32>, 2>,
@@ -58,8 +65,7 @@ struct Params {
     row_start: u32,
     col_start: u32,
     batch_start: u32,
-    // The register kernels with HAS_BIAS: where the bias starts in b
-    // (bound as the f32 array b; they read their operands as b4).
+    // The register kernels with HAS_BIAS: where the bias starts in `bias`.
     bias_offset: u32,
     _pad0: u32,
     _pad1: u32,
@@ -71,12 +77,15 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-// The same buffers again, for 16-byte accesses. `matmul` reads a and b only
-// this way: their offsets, leading dimensions and batch strides must be
-// multiples of 4 (the Rust side copies an operand into padded rows if not).
+// The same buffers again, for 16-byte accesses (A_VEC4, B_VEC4, C_VEC4).
+// `matmul` reads a and b only this way: their offsets, leading dimensions
+// and batch strides must be multiples of 4 (the Rust side copies an
+// operand into padded rows if not).
 @group(0) @binding(4) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> c4: array<vec4<f32>>;
+// The register kernels' bias (HAS_BIAS).
+@group(0) @binding(7) var<storage, read> bias: array<f32>;
 
 // NOTE: lavapipe (Mesa 22.3) specialises a shader on the values of uniforms
 // that bound its loops ("inline uniforms") and redoes that at dispatch time:
@@ -122,13 +131,20 @@ fn b_at(off: u32, k: u32, n: u32) -> f32 {
     return b[off + k * p.ldb + n];
 }
 
-// The 4 elements of a (b) from storage index i (a multiple of 4) on.
+// The 4 elements of a (b) from storage index i on (a multiple of 4 when
+// A_VEC4, B_VEC4).
 fn a_quad(i: u32) -> vec4<f32> {
-    return a4[i / 4u];
+    if (A_VEC4) {
+        return a4[i / 4u];
+    }
+    return vec4<f32>(a[i], a[i + 1u], a[i + 2u], a[i + 3u]);
 }
 
 fn b_quad(i: u32) -> vec4<f32> {
-    return b4[i / 4u];
+    if (B_VEC4) {
+        return b4[i / 4u];
+    }
+    return vec4<f32>(b[i], b[i + 1u], b[i + 2u], b[i + 3u]);
 }
 
 // A 4 x 4 block of a as a matrix whose column r is a[r0 + r, k..k + 4].
@@ -369,10 +385,10 @@ fn with_bias(blk: mat4x4<f32>, r0: u32, c0: u32) -> mat4x4<f32> {
     }
     if (TRANS_C) {
         let at = min(vec4<u32>(r0, r0 + 1u, r0 + 2u, r0 + 3u), vec4<u32>(p.m - 1u)) + p.bias_offset;
-        return mat4x4<f32>(blk[0] + b[at.x], blk[1] + b[at.y], blk[2] + b[at.z], blk[3] + b[at.w]);
+        return mat4x4<f32>(blk[0] + bias[at.x], blk[1] + bias[at.y], blk[2] + bias[at.z], blk[3] + bias[at.w]);
     }
     let at = min(vec4<u32>(c0, c0 + 1u, c0 + 2u, c0 + 3u), vec4<u32>(p.n - 1u)) + p.bias_offset;
-    let v = vec4<f32>(b[at.x], b[at.y], b[at.z], b[at.w]);
+    let v = vec4<f32>(bias[at.x], bias[at.y], bias[at.z], bias[at.w]);
     return mat4x4<f32>(blk[0] + v, blk[1] + v, blk[2] + v, blk[3] + v);
 }
 

@@ -89,10 +89,13 @@ pub(crate) fn linear_backward(
             .unwrap_or(false)
     };
     // g feeds both products: padded for the matmul kernels once, not once
-    // per product. (If that copy fails, each product tries its own and
-    // reports the error.)
+    // per product, if either kernel needs that. (If that copy fails, each
+    // product tries its own and reports the error.)
     let g_mm = if at(0) && at(1) {
-        g.try_aligned_for_matmul().unwrap_or_else(|_| g.clone())
+        let (n, out, inp) = (g.size(0), g.size(1), w.size(1));
+        // The results' (m, n): dx is [n, in], dw [out, in].
+        g.try_aligned_for_matmul(&[(n, inp), (out, inp)])
+            .unwrap_or_else(|_| g.clone())
     } else {
         g.clone()
     };

@@ -6,7 +6,8 @@
 //! expanded batch): the kernel gets the orientation as an override constant
 //! and the leading dimension and batch strides as params. Other layouts, and
 //! for the register kernel layouts whose rows do not start on 16 bytes, are
-//! first copied into rows padded to a multiple of 4 elements.
+//! first copied into rows padded to a multiple of 4 elements. The narrow
+//! kernel reads those unaligned layouts in place, as scalars.
 
 use std::sync::OnceLock;
 
@@ -107,12 +108,24 @@ impl Operand {
     }
 }
 
+/// How a kernel reads an operand's quads (4 consecutive elements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quads {
+    /// As scalars: the tiled kernel.
+    Scalars,
+    /// As one 16-byte load where they are aligned, else as 4 scalars: the
+    /// narrow kernel (`A_VEC4`, `B_VEC4`).
+    AlignedOrScalars,
+    /// Only as 16-byte loads: the register kernel.
+    Aligned,
+}
+
 /// Reads `t` (rank >= 2, f32) as a batch of matrices: in place when its
-/// matrix dims are row- or column-major (and, if `aligned` is asked for,
-/// 16-byte aligned), else from a dense copy whose rows are padded to a
-/// multiple of 4 elements (O(rows x cols) against the product's
-/// O(rows x cols x n)).
-fn operand(t: &Tensor, batch: &[usize], aligned: bool) -> Result<Operand> {
+/// matrix dims are row- or column-major (and 16-byte aligned, for
+/// `Quads::Aligned`), else from a dense copy (O(rows x cols) against the
+/// product's O(rows x cols x n)) whose rows are padded to a multiple of 4
+/// elements for the kernels that read quads.
+fn operand(t: &Tensor, batch: &[usize], quads: Quads) -> Result<Operand> {
     let rank = t.dim();
     let (rows, cols) = (t.shape()[rank - 2], t.shape()[rank - 1]);
     let (rs, cs) = (t.strides()[rank - 2], t.strides()[rank - 1]);
@@ -144,14 +157,14 @@ fn operand(t: &Tensor, batch: &[usize], aligned: bool) -> Result<Operand> {
     if let Some(o) = in_place
         .into_iter()
         .flatten()
-        .find(|o| !aligned || o.aligned())
+        .find(|o| quads != Quads::Aligned || o.aligned())
     {
         return Ok(o);
     }
-    let ld = if aligned {
-        cols.next_multiple_of(4)
-    } else {
+    let ld = if quads == Quads::Scalars {
         cols
+    } else {
+        cols.next_multiple_of(4)
     };
     let mut shape = t.shape().to_vec();
     shape[rank - 1] = ld;
@@ -280,10 +293,10 @@ impl Tensor {
             };
         }
         let kernel = kernel.available();
-        let aligned = kernel != MatmulKernel::Tiled;
-        let (oa, ob) = (operand(&a, &batch, aligned)?, operand(&b, &batch, aligned)?);
         let batches: usize = batch.iter().product();
         let plan = Plan::choose(kernel, m, n, batches);
+        let quads = plan.quads();
+        let (oa, ob) = (operand(&a, &batch, quads)?, operand(&b, &batch, quads)?);
         // The transposed orientation computes c^T = b^T a^T: b's
         // transpose is the left operand, read in place with the other
         // orientation flag (see TRANS_C in the shader).
@@ -318,6 +331,10 @@ impl Tensor {
             ("BATCHED", flag(!merged.is_empty())),
             ("C_VEC4", flag(c_vec4)),
             ("TRANS_C", flag(plan.transposed)),
+            // Read by the narrow kernel only (the register kernel's
+            // operands are aligned).
+            ("A_VEC4", flag(oa.aligned())),
+            ("B_VEC4", flag(ob.aligned())),
         ];
         let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
         let buffers = [oa.tensor.buffer(), ob.tensor.buffer(), out.buffer()];
@@ -342,21 +359,29 @@ impl Tensor {
         or_panic(self.try_matmul(other))
     }
 
-    /// This matrix (or batch of matrices) in a layout the matmul kernels
-    /// read in place in either orientation: `self` when it already is one,
-    /// else an f32 copy whose rows are padded to a multiple of 4 elements
-    /// (a narrowed view of it). A product makes that copy itself when it
-    /// needs one; an operand of several products (autograd's linear
-    /// backward multiplies `g` and `gᵀ`) is copied once this way instead of
-    /// once per product.
-    pub fn try_aligned_for_matmul(&self) -> Result<Tensor> {
+    /// This matrix (or batch of matrices) in a layout that the kernels of
+    /// `products` read in place in either orientation, each product given
+    /// as the `(m, n)` of its result (with `self`'s batch dims): `self`
+    /// when it already is one, else an f32 copy whose rows are padded to a
+    /// multiple of 4 elements (a narrowed view of it). A product makes that
+    /// copy itself when it needs one; an operand of several products
+    /// (autograd's linear backward multiplies `g` and `gᵀ`) is copied once
+    /// this way instead of once per product. Only the register kernel
+    /// needs it: the narrow one reads unaligned rows as they are.
+    pub fn try_aligned_for_matmul(&self, products: &[(usize, usize)]) -> Result<Tensor> {
         let kernel = MatmulKernel::current().available();
-        if self.dim() < 2 || kernel == MatmulKernel::Tiled {
+        if self.dim() < 2 {
             return Ok(self.clone());
         }
-        let t = as_f32(self);
-        let batch = t.shape()[..t.dim() - 2].to_vec();
-        Ok(operand(&t, &batch, true)?.tensor)
+        let batch = self.shape()[..self.dim() - 2].to_vec();
+        let batches = batch.iter().product();
+        let aligned = products
+            .iter()
+            .any(|&(m, n)| Plan::choose(kernel, m, n, batches).quads() == Quads::Aligned);
+        if !aligned {
+            return Ok(self.clone());
+        }
+        Ok(operand(&as_f32(self), &batch, Quads::Aligned)?.tensor)
     }
 
     /// The product of two matrices (`torch.mm`): `[m, k] @ [k, n] -> [m, n]`.
@@ -451,6 +476,15 @@ const NARROW_ROW_QUADS: usize = 4;
 const NARROW_COL_QUADS: usize = 2;
 
 impl Plan {
+    /// How the planned kernel reads the operands' quads.
+    fn quads(&self) -> Quads {
+        match self.entry {
+            "matmul" => Quads::Aligned,
+            "matmul_narrow" => Quads::AlignedOrScalars,
+            _ => Quads::Scalars,
+        }
+    }
+
     fn choose(kernel: MatmulKernel, m: usize, n: usize, batches: usize) -> Plan {
         let mut plan = Plan {
             entry: "matmul_tiled",
@@ -513,14 +547,17 @@ fn dispatch_chunks(
         ("TN_QUADS", plan.col_quads as f64),
         has_bias,
     ];
-    // The register kernels: binding 2 is the bias (b again without one),
-    // 4 to 6 are a, b and c accessed as vec4s.
+    // The register kernels: a, b and c as scalars (1 to 3) and as vec4s
+    // (4 to 6), the bias at 7 (b again without one, for a layout that
+    // keeps every binding: a kernel uses only what its constants leave).
     let register_bindings = vec![
-        bind(2, bias.map_or(b, Tensor::buffer)),
+        bind(1, a),
+        bind(2, b),
         bind(3, c),
         bind(4, a),
         bind(5, b),
         bind(6, c),
+        bind(7, bias.map_or(b, Tensor::buffer)),
     ];
     let (constants, bindings): (Vec<_>, _) = match plan.entry {
         // The tiled kernel reads only the orientation and batch constants
@@ -530,7 +567,9 @@ fn dispatch_chunks(
             vec![bind(1, a), bind(2, b), bind(3, c)],
         ),
         "matmul_narrow" => ([constants, &narrow].concat(), register_bindings),
-        _ => ([constants, &register].concat(), register_bindings),
+        // The register kernel's operands are aligned: A_VEC4 and B_VEC4
+        // keep their defaults.
+        _ => ([&constants[..5], &register].concat(), register_bindings),
     };
     let (rows, cols) = plan.block;
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
