@@ -56,6 +56,8 @@ pub(crate) struct State {
     max_dispatches: u32,
     /// Command buffers submitted so far (empty flushes are not counted).
     pub(crate) submissions: u64,
+    /// Compute dispatches recorded so far.
+    pub(crate) dispatches: u64,
 }
 
 /// The work recorded since the last submission.
@@ -107,6 +109,7 @@ impl State {
                 MAX_DISPATCHES
             },
             submissions: 0,
+            dispatches: 0,
         }
     }
 
@@ -245,6 +248,8 @@ impl Runtime {
             _ => batch.held.push(recorded),
         }
         batch.dispatches += 1;
+        let batch_dispatches = batch.dispatches;
+        st.dispatches += 1;
         if let Some(profile) = &self.profile {
             // Time this dispatch alone: submit it and wait for it.
             let start = std::time::Instant::now();
@@ -256,7 +261,7 @@ impl Runtime {
             profile.record(kernel.shader.name, kernel.entry, constants, took);
             return;
         }
-        if batch.dispatches >= st.max_dispatches {
+        if batch_dispatches >= st.max_dispatches {
             self.flush_locked(&mut st);
         }
     }

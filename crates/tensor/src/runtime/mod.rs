@@ -185,6 +185,12 @@ impl Runtime {
         self.lock().submissions
     }
 
+    /// How many compute dispatches have been recorded so far (kernels run;
+    /// buffer copies and uploads are not dispatches).
+    pub fn dispatches(&self) -> u64 {
+        self.lock().dispatches
+    }
+
     /// Submits pending work and waits until the GPU has finished all of it.
     pub fn synchronize(&self) -> Result<()> {
         self.flush();
