@@ -6,7 +6,9 @@
 //   cross_entropy_rows:     loss[i] = w_i * (logsumexp(x[i, :]) - x[i, t[i]]),
 //                           loss[n + i] = w_i
 //   cross_entropy_mean:     loss[0] = sum_i of the above, loss[1] = sum_i w_i,
-//                           loss[2] = loss[0] / loss[1] (one workgroup)
+//                           loss[2] = loss[0] / loss[1] (one workgroup);
+//                           with WITH_GRAD also dx for g = 1 (below), so
+//                           that `loss.backward()` needs no dispatch for it
 //   cross_entropy_backward: dx[i, j] = g_i * w_i / d * (softmax(x[i, :])[j] - (j == t[i]))
 //
 // where w_i is 0 for a row whose target is the ignore index (when
@@ -22,6 +24,7 @@
 const WORKGROUP_SIZE: u32 = 64u;
 override G_PER_ROW: bool = false;
 override MEAN: bool = false;
+override WITH_GRAD: bool = false;
 
 struct Params {
     n: u32,
@@ -99,10 +102,37 @@ fn cross_entropy_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 
 var<workgroup> partial: array<vec2<f32>, WORKGROUP_SIZE>;
 
+// dx[i, :] = k * (softmax(x[i, :]) - onehot(t[i])): 0 for an ignored row,
+// NaN for a target outside [0, c).
+fn store_row_grad(i: u32, c: u32, k: f32) {
+    let base = i * c;
+    let label = t[i];
+    if (ignored(label)) {
+        for (var j = 0u; j < c; j++) {
+            dx[base + j] = 0.0;
+        }
+        return;
+    }
+    if (label < 0 || u32(label) >= c) {
+        for (var j = 0u; j < c; j++) {
+            dx[base + j] = nan();
+        }
+        return;
+    }
+    let ms = row_stats(base, c);
+    let inv = 1.0 / ms.y;
+    for (var j = 0u; j < c; j++) {
+        let soft = exp(x[base + j] - ms.x) * inv;
+        dx[base + j] = k * (soft - select(0.0, 1.0, j == u32(label)));
+    }
+}
+
 // The mean reduction in one dispatch: one workgroup, lane l sums rows l,
 // l + 64, ...; after one barrier lane 0 adds the 64 partial sums (one
 // barrier instead of a tree of six: barriers are the expensive part on a
-// CPU driver, and a classifier's loss has few rows).
+// CPU driver, and a classifier's loss has few rows). With WITH_GRAD, a
+// second barrier hands every lane the count of counted rows, and lane l
+// writes the gradient of rows l, l + 64, ...
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn cross_entropy_mean(@builtin(local_invocation_index) lane: u32) {
     let c = opaque(p.c);
@@ -122,6 +152,18 @@ fn cross_entropy_mean(@builtin(local_invocation_index) lane: u32) {
         loss[1] = total.y;
         // NaN when every row is ignored (0 / 0), as in PyTorch.
         loss[2] = total.x / total.y;
+        if (WITH_GRAD) {
+            // Only lane 0 reads the partial sums: slot 0 may take the
+            // total for the others.
+            partial[0] = total;
+        }
+    }
+    if (WITH_GRAD) {
+        workgroupBarrier();
+        let k = 1.0 / partial[0].y;
+        for (var i = lane; i < n; i += WORKGROUP_SIZE) {
+            store_row_grad(i, c, k);
+        }
     }
 }
 
@@ -131,15 +173,6 @@ fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     if (i >= p.n) {
         return;
     }
-    let c = opaque(p.c);
-    let base = i * c;
-    let label = t[i];
-    if (ignored(label)) {
-        for (var j = 0u; j < c; j++) {
-            dx[base + j] = 0.0;
-        }
-        return;
-    }
     var k = g[0];
     if (G_PER_ROW) {
         k = g[i];
@@ -147,16 +180,5 @@ fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     if (MEAN) {
         k /= norm[1];
     }
-    if (label < 0 || u32(label) >= c) {
-        for (var j = 0u; j < c; j++) {
-            dx[base + j] = nan();
-        }
-        return;
-    }
-    let ms = row_stats(base, c);
-    let inv = 1.0 / ms.y;
-    for (var j = 0u; j < c; j++) {
-        let soft = exp(x[base + j] - ms.x) * inv;
-        dx[base + j] = k * (soft - select(0.0, 1.0, j == u32(label)));
-    }
+    store_row_grad(i, opaque(p.c), k);
 }

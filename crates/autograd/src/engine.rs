@@ -9,6 +9,7 @@ use wgrad_tensor::Tensor as Raw;
 use crate::error::{AutogradError, Result};
 use crate::grad_mode::no_grad;
 use crate::graph::{Edge, Node};
+use crate::op::Op;
 use crate::tensor::Tensor;
 
 impl Tensor {
@@ -21,8 +22,7 @@ impl Tensor {
                 shape: self.shape().to_vec(),
             });
         }
-        let seed = Raw::ones(self.shape());
-        self.run_backward(seed, false)
+        self.run_backward(Seed::Ones, false)
     }
 
     /// The vector-Jacobian product with `gradient` (`y.backward(gradient)`).
@@ -39,7 +39,7 @@ impl Tensor {
                 gradient: gradient.shape().to_vec(),
             });
         }
-        self.run_backward(gradient.data().clone(), retain_graph)
+        self.run_backward(Seed::Given(gradient.data().clone()), retain_graph)
     }
 
     /// `loss.backward(retain_graph=True)` for a scalar.
@@ -49,19 +49,37 @@ impl Tensor {
                 shape: self.shape().to_vec(),
             });
         }
-        self.run_backward(Raw::ones(self.shape()), true)
+        self.run_backward(Seed::Ones, true)
     }
 
-    fn run_backward(&self, seed: Raw, retain_graph: bool) -> Result<()> {
+    fn run_backward(&self, seed: Seed, retain_graph: bool) -> Result<()> {
         // Backward kernels are plain tensor ops: record nothing while running them.
         no_grad(|| match (&self.inner.grad_fn, self.requires_grad()) {
             (Some(root), _) => run_graph(root, seed, retain_graph),
             (None, true) => {
-                Tensor::accumulate(&self.inner, seed);
+                Tensor::accumulate(&self.inner, seed.into_tensor(self.shape()));
                 Ok(())
             }
             (None, false) => Err(AutogradError::NoGraph),
         })
+    }
+}
+
+/// The gradient a backward starts from.
+enum Seed {
+    /// Ones (`loss.backward()`): an op may have computed its input
+    /// gradients for them in its forward (`Op::backward_of_ones`).
+    Ones,
+    /// The caller's (`y.backward(gradient)`).
+    Given(Raw),
+}
+
+impl Seed {
+    fn into_tensor(self, shape: &[usize]) -> Raw {
+        match self {
+            Seed::Ones => Raw::ones(shape),
+            Seed::Given(g) => g,
+        }
     }
 }
 
@@ -92,12 +110,19 @@ fn topological_order(root: &Arc<Node>) -> Vec<Arc<Node>> {
     order
 }
 
-fn run_graph(root: &Arc<Node>, seed: Raw, retain_graph: bool) -> Result<()> {
+fn run_graph(root: &Arc<Node>, seed: Seed, retain_graph: bool) -> Result<()> {
     let mut pending: HashMap<usize, Raw> = HashMap::new();
-    pending.insert(key(root), seed);
+    let mut seed = Some(seed);
     for node in topological_order(root) {
+        // The root starts from the seed, every other node from the sum of
+        // what its consumers passed on.
+        let g = if key(&node) == key(root) {
+            seed.take()
+        } else {
+            pending.remove(&key(&node)).map(Seed::Given)
+        };
         // A node no path carried a gradient to (all its consumers gave None).
-        let Some(g) = pending.remove(&key(&node)) else {
+        let Some(g) = g else {
             continue;
         };
         let needs: Vec<bool> = node
@@ -108,7 +133,7 @@ fn run_graph(root: &Arc<Node>, seed: Raw, retain_graph: bool) -> Result<()> {
         let grads = {
             let mut op = node.op.lock().unwrap_or_else(|p| p.into_inner());
             let grads = match op.as_ref() {
-                Some(op) => op.backward(&g, &needs),
+                Some(op) => input_grads(op, g, &needs, &node.output_shape),
                 None => return Err(AutogradError::GraphFreed { node: node.name }),
             };
             if !retain_graph {
@@ -137,4 +162,15 @@ fn run_graph(root: &Arc<Node>, seed: Raw, retain_graph: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `op`'s input gradients for `g` (of its output's `shape`): from its
+/// forward when `g` is the seed of ones and the forward computed them.
+fn input_grads(op: &Op, g: Seed, needs: &[bool], shape: &[usize]) -> Vec<Option<Raw>> {
+    if let Seed::Ones = g
+        && let Some(grads) = op.backward_of_ones()
+    {
+        return grads;
+    }
+    op.backward(&g.into_tensor(shape), needs)
 }

@@ -142,6 +142,9 @@ pub(crate) enum Op {
         reduction: Reduction,
         /// For a mean: the `[2]` sums (loss, counted rows) of the forward.
         sums: Option<Raw>,
+        /// For a mean: the gradient for an upstream gradient of 1, when the
+        /// forward computed it (see [`Op::backward_of_ones`]).
+        grad_of_ones: Option<Raw>,
     },
 }
 
@@ -157,6 +160,21 @@ fn unbroadcast(g: Raw, shape: &[usize]) -> Raw {
 impl Op {
     /// The gradients of the op's inputs given the gradient `g` of its
     /// output; `needs[i]` says whether input `i` wants one.
+    /// The input gradients for an upstream gradient of ones (what
+    /// `loss.backward()` seeds), if the forward already computed them: the
+    /// mean cross-entropy's kernel writes its gradient with the loss, so a
+    /// training step's backward starts without a dispatch. `None` for
+    /// every other op.
+    pub(crate) fn backward_of_ones(&self) -> Option<Vec<Option<Raw>>> {
+        match self {
+            Op::CrossEntropy {
+                grad_of_ones: Some(dx),
+                ..
+            } => Some(vec![Some(dx.clone())]),
+            _ => None,
+        }
+    }
+
     pub(crate) fn backward(&self, g: &Raw, needs: &[bool]) -> Vec<Option<Raw>> {
         let need = |i: usize| needs.get(i).copied().unwrap_or(false);
         match self {
@@ -388,6 +406,7 @@ impl Op {
                 ignore_index,
                 reduction,
                 sums,
+                grad_of_ones: _,
             } => {
                 let how = match (reduction, sums) {
                     (Reduction::None, _) => CrossEntropyGrad::PerRow,

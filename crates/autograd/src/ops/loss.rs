@@ -1,8 +1,10 @@
 //! Loss functions with their own backward nodes, as PyTorch records them
 //! (`MseLossBackward0`, `NllLossBackward0`).
 
+use wgrad_tensor::ops::loss::CROSS_ENTROPY_FUSED_GRAD_MAX;
 use wgrad_tensor::{DType, Result, Tensor as Raw, TensorError};
 
+use crate::grad_mode::is_grad_enabled;
 use crate::op::Op;
 use crate::tensor::Tensor;
 
@@ -130,7 +132,9 @@ impl Tensor {
 
     /// `F.cross_entropy(self, target, reduction, ignore_index)`: `log_softmax`
     /// over classes then `nll_loss`, as PyTorch composes it. For `[n, c]`
-    /// logits both run fused in one kernel (and one for the gradient); the
+    /// logits both run fused in one kernel (and one for the gradient; for
+    /// a mean over up to `CROSS_ENTROPY_FUSED_GRAD_MAX` logits, the loss's
+    /// kernel also writes the gradient that `loss.backward()` takes); the
     /// node is still `NllLossBackward0`, as PyTorch shows it.
     pub fn try_cross_entropy(
         &self,
@@ -143,14 +147,25 @@ impl Tensor {
                 .try_log_softmax(1)?
                 .try_nll_loss(target, reduction, ignore_index);
         }
-        let (out, sums) = match reduction {
+        let (out, sums, grad_of_ones) = match reduction {
             Reduction::Mean => {
                 // [loss sum, counted rows, mean] in one dispatch; the mean
-                // is NaN when every row is ignored, as in PyTorch.
-                let reduced = self
-                    .data()
-                    .try_cross_entropy_mean(target.data(), ignore_index)?;
-                (reduced.select(0, 2), Some(reduced.narrow(0, 0, 2)))
+                // is NaN when every row is ignored, as in PyTorch. When the
+                // node is recorded, the same dispatch writes the gradient
+                // that `loss.backward()` will ask for.
+                let records = is_grad_enabled() && self.requires_grad();
+                let (reduced, grad) = if records && self.numel() <= CROSS_ENTROPY_FUSED_GRAD_MAX {
+                    let (reduced, grad) = self
+                        .data()
+                        .try_cross_entropy_mean_with_grad(target.data(), ignore_index)?;
+                    (reduced, Some(grad))
+                } else {
+                    let reduced = self
+                        .data()
+                        .try_cross_entropy_mean(target.data(), ignore_index)?;
+                    (reduced, None)
+                };
+                (reduced.select(0, 2), Some(reduced.narrow(0, 0, 2)), grad)
             }
             _ => {
                 // rows: [2, n], the row losses and which rows count.
@@ -159,8 +174,8 @@ impl Tensor {
                     .try_cross_entropy_rows(target.data(), ignore_index)?;
                 let losses = rows.select(0, 0);
                 match reduction {
-                    Reduction::Sum => (losses.sum(), None),
-                    _ => (losses, None),
+                    Reduction::Sum => (losses.sum(), None, None),
+                    _ => (losses, None, None),
                 }
             }
         };
@@ -173,6 +188,7 @@ impl Tensor {
                 ignore_index,
                 reduction,
                 sums,
+                grad_of_ones,
             }
         }))
     }

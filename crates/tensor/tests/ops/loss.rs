@@ -77,6 +77,19 @@ fn row_losses_and_gradients_match_the_cpu() {
             let want_mean = [total as f32, count as f32, (total / count) as f32];
             assert_close(&format!("mean {what}"), &read(&mean), &want_mean, 1e-4);
 
+            // The same mean with its gradient for g = 1, from one workgroup
+            // (lanes take 1 to 65 rows here).
+            let (mean, dx) = x.try_cross_entropy_mean_with_grad(&t, ignore).unwrap();
+            assert_close(
+                &format!("mean with grad {what}"),
+                &read(&mean),
+                &want_mean,
+                1e-4,
+            );
+            let (_, want) = cpu(&xv, &tv, c, ignore, &[1.0], true);
+            assert_eq!(dx.shape(), &[n, c], "{what}");
+            assert_close(&format!("grad of the mean {what}"), &read(&dx), &want, 1e-5);
+
             // A mean: one upstream value divided by the counted rows.
             let sums = mean.narrow(0, 0, 2);
             let g = Tensor::from_slice(&[0.75f32], &[]);
@@ -130,6 +143,16 @@ fn empty_inputs_and_bad_targets() {
     let ignored = Tensor::from_slice(&[1i32, 1], &[2]);
     let got = read(&x2.try_cross_entropy_mean(&ignored, Some(1)).unwrap());
     assert!(got[..2] == [0.0, 0.0] && got[2].is_nan(), "{got:?}");
+    // With the gradient: the same NaN mean; an ignored row's gradient is 0.
+    let (mean, dx) = x2
+        .try_cross_entropy_mean_with_grad(&ignored, Some(1))
+        .unwrap();
+    let got = read(&mean);
+    assert!(got[..2] == [0.0, 0.0] && got[2].is_nan(), "{got:?}");
+    assert_eq!(read(&dx), [0.0; 4]);
+    let x0 = Tensor::zeros(&[0, 5]);
+    let (mean, dx) = x0.try_cross_entropy_mean_with_grad(&t, None).unwrap();
+    assert!(read(&mean)[2].is_nan() && dx.shape() == [0, 5]);
     // No classes: every counted row's loss is undefined.
     let x = Tensor::zeros(&[2, 0]);
     let t = Tensor::from_slice(&[0i32, -100], &[2]);
@@ -145,6 +168,17 @@ fn empty_inputs_and_bad_targets() {
         (got[1] - (1.0f32 + (-1.0f32).exp()).ln()).abs() < 1e-6,
         "{got:?}"
     );
+    // And its gradient, from either kernel.
+    let (_, fused) = x.try_cross_entropy_mean_with_grad(&t, None).unwrap();
+    let one = Tensor::from_slice(&[1.0f32], &[]);
+    let sums = x.try_cross_entropy_mean(&t, None).unwrap().narrow(0, 0, 2);
+    let apart = x
+        .try_cross_entropy_backward(&t, &one, None, CrossEntropyGrad::Mean(&sums))
+        .unwrap();
+    for dx in [read(&fused), read(&apart)] {
+        assert!(dx[0].is_nan() && dx[1].is_nan(), "{dx:?}");
+        assert!(dx[2].is_finite() && dx[3].is_finite(), "{dx:?}");
+    }
 }
 
 #[test]
