@@ -121,6 +121,8 @@ struct Epoch {
     steps: u64,
     /// Submissions per step, counted after the first step.
     submissions_per_step: f64,
+    /// Kernel dispatches per step, counted after the first step.
+    dispatches_per_step: f64,
     /// Buffers the pool created after the first step.
     allocations_after_first_step: u64,
     /// Device memory the pool holds when the epoch's training ends, in MiB:
@@ -176,7 +178,7 @@ pub fn run(
         let epoch = train_epoch(rt, workload, &m, &train_dl, &test_dl)?;
         println!(
             "{:<12} {} epoch: {:.3} s, {:.0} samples/s, {} steps, {:.2} submissions/step, \
-             {} buffers allocated after the first step, pool {:.1} MiB, {} pipelines created \
+             {:.2} dispatches/step, {} buffers allocated after the first step, pool {:.1} MiB, {} pipelines created \
              ({:.2} s in create_compute_pipeline), test accuracy {:.4}",
             workload.name(),
             if run == 0 { "cold" } else { "warm" },
@@ -184,6 +186,7 @@ pub fn run(
             epoch.samples as f64 / epoch.seconds,
             epoch.steps,
             epoch.submissions_per_step,
+            epoch.dispatches_per_step,
             epoch.allocations_after_first_step,
             epoch.pool_mib,
             epoch.pipelines,
@@ -232,6 +235,11 @@ pub fn run(
         "submissions",
         warm.iter().map(|e| e.submissions_per_step).collect(),
     ));
+    out.push(Measurement::new(
+        format!("{}_dispatches_per_step", workload.name()),
+        "dispatches",
+        warm.iter().map(|e| e.dispatches_per_step).collect(),
+    ));
     print_profile(rt);
     if workload == Workload::Lenet && !training_only {
         let model = model.expect("at least one run");
@@ -253,7 +261,7 @@ fn train_epoch(
     let compiled_before = rt.compile_stats();
     let start = Instant::now();
     let (mut samples, mut steps) = (0, 0u64);
-    let (mut submissions, mut allocations) = (0, 0);
+    let (mut submissions, mut dispatches, mut allocations) = (0, 0, 0);
     for (xb, yb) in train_dl {
         let loss = F::cross_entropy(&model.forward(&xb), &yb);
         loss.backward()?;
@@ -263,13 +271,15 @@ fn train_epoch(
         steps += 1;
         if steps == 1 {
             submissions = rt.submissions();
+            dispatches = rt.dispatches();
             allocations = rt.pool_stats().allocations;
         }
     }
     rt.synchronize()?;
     let seconds = start.elapsed().as_secs_f64();
-    let submissions_per_step =
-        (rt.submissions() - submissions) as f64 / steps.saturating_sub(1).max(1) as f64;
+    let per_step = |count: u64| count as f64 / steps.saturating_sub(1).max(1) as f64;
+    let submissions_per_step = per_step(rt.submissions() - submissions);
+    let dispatches_per_step = per_step(rt.dispatches() - dispatches);
     let allocations_after_first_step = rt.pool_stats().allocations - allocations;
     let pool_mib = rt.pool_stats().allocated_bytes as f64 / f64::from(1 << 20);
     let compiled = rt.compile_stats();
@@ -282,6 +292,7 @@ fn train_epoch(
         samples,
         steps,
         submissions_per_step,
+        dispatches_per_step,
         allocations_after_first_step,
         pool_mib,
         accuracy: accuracy(model, test_dl)?,
