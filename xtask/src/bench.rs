@@ -221,7 +221,15 @@ fn run_child(
 }
 
 /// The units a child may report.
-const UNITS: [&str; 6] = ["samples/s", "x", "%", "buffers", "MiB", "submissions"];
+const UNITS: [&str; 7] = [
+    "samples/s",
+    "x",
+    "%",
+    "buffers",
+    "MiB",
+    "submissions",
+    "dispatches",
+];
 
 /// Times `op` over `RUNS` runs and reports `work` units per call as a
 /// throughput (units per second) of each run.
