@@ -158,8 +158,6 @@ fn unbroadcast(g: Raw, shape: &[usize]) -> Raw {
 }
 
 impl Op {
-    /// The gradients of the op's inputs given the gradient `g` of its
-    /// output; `needs[i]` says whether input `i` wants one.
     /// The input gradients for an upstream gradient of ones (what
     /// `loss.backward()` seeds), if the forward already computed them: the
     /// mean cross-entropy's kernel writes its gradient with the loss, so a
@@ -175,6 +173,8 @@ impl Op {
         }
     }
 
+    /// The gradients of the op's inputs given the gradient `g` of its
+    /// output; `needs[i]` says whether input `i` wants one.
     pub(crate) fn backward(&self, g: &Raw, needs: &[bool]) -> Vec<Option<Raw>> {
         let need = |i: usize| needs.get(i).copied().unwrap_or(false);
         match self {

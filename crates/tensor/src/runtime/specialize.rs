@@ -230,12 +230,13 @@ mod tests {
     }
 
     /// On the narrow matmul: the branches on its constants go, those on
-    /// values known only when it runs stay, and the bias's buffer is bound
-    /// only when the bias is added.
+    /// values known only when it runs stay, the bias's buffer (7) is bound
+    /// only when the bias is added, and b is bound as vec4s (5) or, when
+    /// its quads are not aligned, as scalars (2).
     #[test]
     fn branches_on_constants_are_cut_and_unused_buffers_left_unbound() {
         let parsed = parse(&crate::shaders::MATMUL.text()).expect("valid WGSL");
-        let constants = |bias: f64| {
+        let constants = |bias: f64, b_vec4: f64| {
             [
                 ("TRANS_A", 0.0),
                 ("TRANS_B", 1.0),
@@ -244,17 +245,29 @@ mod tests {
                 ("TM_QUADS", 3.0),
                 ("TN_QUADS", 1.0),
                 ("HAS_BIAS", bias),
+                ("B_VEC4", b_vec4),
             ]
         };
-        let s = specialize(&parsed, "matmul_narrow", &constants(0.0)).expect("specialised");
+        let s = specialize(&parsed, "matmul_narrow", &constants(0.0, 1.0)).expect("specialised");
         // Its `if (TN_QUADS > 1u)`s and `if (TRANS_C)` are decided;
         // the edge tests on the row and the columns are not.
         assert_eq!(count_in(&s.module, "narrow_update_row", ifs), 0);
         assert_eq!(count_in(&s.module, "store_quad", ifs), 5);
         assert!(s.module.overrides.is_empty(), "every override is applied");
-        assert!(!s.bindings.contains(&2), "{:?}", s.bindings);
-        let s = specialize(&parsed, "matmul_narrow", &constants(1.0)).expect("specialised");
-        assert!(s.bindings.contains(&2), "{:?}", s.bindings);
+        assert!(!s.bindings.contains(&7), "{:?}", s.bindings);
+        assert!(
+            s.bindings.contains(&5) && !s.bindings.contains(&2),
+            "{:?}",
+            s.bindings
+        );
+        let s = specialize(&parsed, "matmul_narrow", &constants(1.0, 1.0)).expect("specialised");
+        assert!(s.bindings.contains(&7), "{:?}", s.bindings);
+        let s = specialize(&parsed, "matmul_narrow", &constants(0.0, 0.0)).expect("specialised");
+        assert!(
+            s.bindings.contains(&2) && !s.bindings.contains(&5),
+            "{:?}",
+            s.bindings
+        );
         assert!(specialize(&parsed, "matmul_narrow", &[("NOPE", 1.0)]).is_err());
     }
 
