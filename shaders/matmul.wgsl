@@ -43,8 +43,9 @@ override BATCHED: bool = true;
 // a's (b's) quads start on 16 bytes (its offset, leading dimension and
 // batch strides are multiples of 4), so each is one vec4 load. The narrow
 // kernel also reads operands that are not, 4 scalars a quad: a Linear
-// layer's gradient with 10 columns, read in place, instead of copied into
-// padded rows by a dispatch of its own (`matmul` reads only aligned ones).
+// layer's gradient with 10 columns, read in place by the narrow products
+// that take it, instead of copied into padded rows by a dispatch of its
+// own (`matmul` reads only aligned ones: a product of it still copies).
 override A_VEC4: bool = true;
 override B_VEC4: bool = true;
 

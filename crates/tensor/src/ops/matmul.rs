@@ -6,8 +6,9 @@
 //! expanded batch): the kernel gets the orientation as an override constant
 //! and the leading dimension and batch strides as params. Other layouts, and
 //! for the register kernel layouts whose rows do not start on 16 bytes, are
-//! first copied into rows padded to a multiple of 4 elements. The narrow
-//! kernel reads those unaligned layouts in place, as scalars.
+//! first copied (into rows padded to a multiple of 4 elements for the
+//! register kernels, which read quads). The narrow kernel reads unaligned
+//! row- or column-major layouts in place, as scalars.
 
 use std::sync::OnceLock;
 
@@ -108,8 +109,9 @@ impl Operand {
     }
 }
 
-/// How a kernel reads an operand's quads (4 consecutive elements).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a kernel reads an operand's quads (4 consecutive elements), from
+/// the least demanding to the most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Quads {
     /// As scalars: the tiled kernel.
     Scalars,
@@ -367,7 +369,8 @@ impl Tensor {
     /// copy itself when it needs one; an operand of several products
     /// (autograd's linear backward multiplies `g` and `gᵀ`) is copied once
     /// this way instead of once per product. Only the register kernel
-    /// needs it: the narrow one reads unaligned rows as they are.
+    /// needs aligned rows: for products that the narrow or tiled kernel
+    /// computes, a row- or column-major `self` is returned as it is.
     pub fn try_aligned_for_matmul(&self, products: &[(usize, usize)]) -> Result<Tensor> {
         let kernel = MatmulKernel::current().available();
         if self.dim() < 2 {
@@ -375,13 +378,13 @@ impl Tensor {
         }
         let batch = self.shape()[..self.dim() - 2].to_vec();
         let batches = batch.iter().product();
-        let aligned = products
+        // What the most demanding of the products' kernels needs.
+        let quads = products
             .iter()
-            .any(|&(m, n)| Plan::choose(kernel, m, n, batches).quads() == Quads::Aligned);
-        if !aligned {
-            return Ok(self.clone());
-        }
-        Ok(operand(&as_f32(self), &batch, Quads::Aligned)?.tensor)
+            .map(|&(m, n)| Plan::choose(kernel, m, n, batches).quads())
+            .max()
+            .unwrap_or(Quads::Scalars);
+        Ok(operand(&as_f32(self), &batch, quads)?.tensor)
     }
 
     /// The product of two matrices (`torch.mm`): `[m, k] @ [k, n] -> [m, n]`.

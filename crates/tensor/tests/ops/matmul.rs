@@ -440,4 +440,18 @@ fn an_operand_aligned_for_matmul_keeps_its_values_and_its_products() {
             assert_close("g.t() @ x", &read(&aligned.t().matmul(&x)), &want, TOL);
         }
     }
+    // Matrices that are neither row- nor column-major (a batch dim moved
+    // inside) are copied even for products that only the narrow kernel
+    // computes, into rows padded for its quads (the tiled kernel's copy is
+    // dense): once here, not once per product.
+    let data = values(3 * 7 * 10, -1.0, 1.0, 53);
+    let g = Tensor::from_slice(&data, &[3, 7, 10]).permute(&[2, 0, 1]); // [10, 3, 7]
+    let copied = g.try_aligned_for_matmul(&[(3, 5)]).expect("a copy");
+    assert!(!copied.shares_storage(&g));
+    assert_eq!(read(&copied), read(&g.contiguous()), "permuted: values");
+    assert_eq!(
+        copied.strides()[1],
+        if register { 8 } else { 7 },
+        "permuted: row stride"
+    );
 }
