@@ -161,7 +161,9 @@ impl Tensor {
         let out = Tensor::uninit(OP, &[3], DType::F32)?;
         let p = params(OP, n, c, ignore_index)?;
         let (x, t) = bound_inputs(self, target, n, c);
-        let bindings = [bind(1, &x), bind(2, &t), bind(3, &out)];
+        // dx (5) is not written without WITH_GRAD: bind out in its place,
+        // for a pipeline that keeps every binding.
+        let bindings = [bind(1, &x), bind(2, &t), bind(3, &out), bind(5, &out)];
         rt().dispatch(
             Kernel::new(&LOSS, "cross_entropy_mean"),
             &[],
@@ -175,8 +177,11 @@ impl Tensor {
     /// [`Tensor::try_cross_entropy_mean`] and, from the same dispatch, the
     /// gradient of the mean with respect to the logits, `[n, c]`: what
     /// [`Tensor::try_cross_entropy_backward`] gives for an upstream
-    /// gradient of 1. Autograd computes it with the loss so that
-    /// `loss.backward()` costs no dispatch for it. One workgroup writes the
+    /// gradient of 1. Autograd computes it with the loss whenever it
+    /// records a small enough mean, so that `loss.backward()` costs no
+    /// dispatch for it; a loss that is not backward's root (`loss / 4`,
+    /// `loss + l2`) then pays for the gradient twice, in this kernel and
+    /// in the backward kernel. One workgroup writes the
     /// whole gradient: meant for a classifier's batch (up to
     /// [`CROSS_ENTROPY_FUSED_GRAD_MAX`] elements), not for large logits,
     /// whose gradient the row-parallel backward kernel writes faster.
