@@ -156,22 +156,7 @@ impl Tensor {
         target: &Tensor,
         ignore_index: Option<i32>,
     ) -> Result<Tensor> {
-        const OP: &str = "cross_entropy";
-        let (n, c) = check(OP, self, target)?;
-        let out = Tensor::uninit(OP, &[3], DType::F32)?;
-        let p = params(OP, n, c, ignore_index)?;
-        let (x, t) = bound_inputs(self, target, n, c);
-        // dx (5) is not written without WITH_GRAD: bind out in its place,
-        // for a pipeline that keeps every binding.
-        let bindings = [bind(1, &x), bind(2, &t), bind(3, &out), bind(5, &out)];
-        rt().dispatch(
-            Kernel::new(&LOSS, "cross_entropy_mean"),
-            &[],
-            bytemuck::cast_slice(&p),
-            &bindings,
-            [1, 1, 1],
-        );
-        Ok(out)
+        self.cross_entropy_mean(target, ignore_index, None)
     }
 
     /// [`Tensor::try_cross_entropy_mean`] and, from the same dispatch, the
@@ -190,24 +175,44 @@ impl Tensor {
         target: &Tensor,
         ignore_index: Option<i32>,
     ) -> Result<(Tensor, Tensor)> {
+        let (n, c) = check("cross_entropy", self, target)?;
+        let dx = Tensor::uninit("cross_entropy", &[n, c], DType::F32)?;
+        let with_grad = (dx.numel() > 0).then_some(&dx);
+        Ok((
+            self.cross_entropy_mean(target, ignore_index, with_grad)?,
+            dx,
+        ))
+    }
+
+    /// The mean's one dispatch, writing the gradient into `dx` when given
+    /// (`WITH_GRAD`).
+    fn cross_entropy_mean(
+        &self,
+        target: &Tensor,
+        ignore_index: Option<i32>,
+        dx: Option<&Tensor>,
+    ) -> Result<Tensor> {
         const OP: &str = "cross_entropy";
         let (n, c) = check(OP, self, target)?;
-        let dx = Tensor::uninit(OP, &[n, c], DType::F32)?;
-        if dx.numel() == 0 {
-            return Ok((self.try_cross_entropy_mean(target, ignore_index)?, dx));
-        }
         let out = Tensor::uninit(OP, &[3], DType::F32)?;
         let p = params(OP, n, c, ignore_index)?;
         let (x, t) = bound_inputs(self, target, n, c);
-        let bindings = [bind(1, &x), bind(2, &t), bind(3, &out), bind(5, &dx)];
+        // Without WITH_GRAD dx (5) is not written: out takes its place, for
+        // a pipeline that keeps every binding.
+        let bindings = [
+            bind(1, &x),
+            bind(2, &t),
+            bind(3, &out),
+            bind(5, dx.unwrap_or(&out)),
+        ];
         rt().dispatch(
             Kernel::new(&LOSS, "cross_entropy_mean"),
-            &[("WITH_GRAD", 1.0)],
+            &[("WITH_GRAD", f64::from(u8::from(dx.is_some())))],
             bytemuck::cast_slice(&p),
             &bindings,
             [1, 1, 1],
         );
-        Ok((out, dx))
+        Ok(out)
     }
 
     /// The gradient of the reduced [`Tensor::try_cross_entropy_rows`] with
