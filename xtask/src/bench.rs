@@ -539,6 +539,35 @@ fn micro_benchmarks(
             },
         )?);
     }
+    // W2's update: plain SGD (no momentum) over Linear(784, 10)'s weight
+    // and bias, one dispatch.
+    if wanted("optim") {
+        let tensors: Vec<[Tensor; 2]> = [&[10, 784][..], &[10]]
+            .iter()
+            .map(|s| [Tensor::rand(s), Tensor::rand(s)])
+            .collect();
+        let step = SgdStep {
+            lr: 0.5,
+            ..SgdStep::default()
+        };
+        let slots: Vec<SgdSlot<'_>> = tensors
+            .iter()
+            .map(|[p, g]| SgdSlot {
+                param: p,
+                grad: g,
+                momentum_buffer: None,
+                first_step: false,
+            })
+            .collect();
+        out.push(time_runs(
+            rt,
+            "optim_sgd_foreach_w2".into(),
+            "steps/s",
+            1.0,
+            "Linear(784, 10)'s 2 parameters, no momentum",
+            || try_sgd_foreach_(&slots, &step).expect("valid slots"),
+        )?);
+    }
     // One Adam step over LeNet's six parameters, the step number growing.
     if wanted("optim") {
         let shapes: [&[usize]; 6] = [
