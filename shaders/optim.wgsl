@@ -454,3 +454,178 @@ fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         }
     }
 }
+
+// ------------------------------------ multi-tensor SGD / Adam on quads ----
+// `sgd_multi` and `adam_multi` with 4 elements per invocation, read and
+// written as vec4s: the host takes these when every tensor of a dispatch
+// starts on 16 bytes (pool buffers are whole multiples of 64 bytes). On
+// lavapipe a storage access is a loop over the SIMD lanes whatever its
+// width, and W2's update (Linear(784, 10), 7,850 elements) took about 120
+// us as scalars; see BENCHMARKS.md.
+//
+// A tensor's last quad may hold fewer than 4 of its elements: it is read
+// whole (the rest lies in the same buffer) and written element by element,
+// so elements past the tensor's end, which may be another tensor's, are
+// never written. The updates are the scalar functions above, applied per
+// component, so results are bit-identical to the scalar kernels'.
+
+@group(0) @binding(30) var<storage, read_write> param4_0: array<vec4<f32>>;
+@group(0) @binding(31) var<storage, read_write> param4_1: array<vec4<f32>>;
+@group(0) @binding(32) var<storage, read_write> param4_2: array<vec4<f32>>;
+@group(0) @binding(33) var<storage, read_write> param4_3: array<vec4<f32>>;
+@group(0) @binding(34) var<storage, read> grad4_0: array<vec4<f32>>;
+@group(0) @binding(35) var<storage, read> grad4_1: array<vec4<f32>>;
+@group(0) @binding(36) var<storage, read> grad4_2: array<vec4<f32>>;
+@group(0) @binding(37) var<storage, read> grad4_3: array<vec4<f32>>;
+@group(0) @binding(38) var<storage, read_write> state0_4_0: array<vec4<f32>>;
+@group(0) @binding(39) var<storage, read_write> state0_4_1: array<vec4<f32>>;
+@group(0) @binding(40) var<storage, read_write> state0_4_2: array<vec4<f32>>;
+@group(0) @binding(41) var<storage, read_write> state0_4_3: array<vec4<f32>>;
+@group(0) @binding(42) var<storage, read_write> state1_4_0: array<vec4<f32>>;
+@group(0) @binding(43) var<storage, read_write> state1_4_1: array<vec4<f32>>;
+@group(0) @binding(44) var<storage, read_write> state1_4_2: array<vec4<f32>>;
+@group(0) @binding(45) var<storage, read_write> state1_4_3: array<vec4<f32>>;
+
+// `opaque4` and `opaque_f32` for the quads' kernels, which must name a
+// binding of their own.
+fn opaque4q(v: vec4<u32>) -> vec4<u32> {
+    return select(v, vec4<u32>(0u), arrayLength(&grad4_0) == 0u);
+}
+
+fn opaque_f32q(v: f32) -> f32 {
+    return bitcast<f32>(opaque4q(vec4<u32>(bitcast<u32>(v))).x);
+}
+
+// Where invocation lid of workgroup w works: (slot, first element, how
+// many of the 4 are the tensor's), slot 4 past the end. The slot is the
+// same for the whole workgroup.
+fn slot_quad(sl: Slots, w: u32, lid: u32) -> vec3<u32> {
+    let first_group = opaque4q(sl.first_group);
+    let numel = opaque4q(sl.numel);
+    if (w >= opaque4q(vec4<u32>(sl.total_groups)).x) {
+        return vec3<u32>(4u, 0u, 0u);
+    }
+    let s = select(select(select(0u, 1u, w >= first_group.y), 2u, w >= first_group.z), 3u, w >= first_group.w);
+    let e = ((w - first_group[s]) * WORKGROUP_SIZE + lid) * 4u;
+    if (e >= numel[s]) {
+        return vec3<u32>(4u, 0u, 0u);
+    }
+    return vec3<u32>(s, e, min(numel[s] - e, 4u));
+}
+
+// `sgd_update` on 4 elements: (new theta, new momentum buffer).
+fn sgd_quad(h: SgdHyper, theta: vec4<f32>, grad: vec4<f32>, b: vec4<f32>, first: bool) -> mat2x4<f32> {
+    let r0 = sgd_update(h, theta.x, grad.x, b.x, first);
+    let r1 = sgd_update(h, theta.y, grad.y, b.y, first);
+    let r2 = sgd_update(h, theta.z, grad.z, b.z, first);
+    let r3 = sgd_update(h, theta.w, grad.w, b.w, first);
+    return mat2x4<f32>(vec4<f32>(r0.x, r1.x, r2.x, r3.x), vec4<f32>(r0.y, r1.y, r2.y, r3.y));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sgd_multi4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let sl = smp.slots;
+    let at = slot_quad(sl, wid.x + wid.y * nwg.x, lid.x);
+    let s = at.x;
+    if (s > 3u) {
+        return;
+    }
+    let live = at.z;
+    let flags = opaque4q(vec4<u32>(smp.has_momentum, smp.nesterov, smp.maximize, smp.first_step[s])) != vec4<u32>(0u);
+    let h = SgdHyper(smp.lr, smp.momentum, smp.one_minus_dampening, opaque_f32q(smp.weight_decay), flags.x, flags.y, flags.z);
+    let pq = (sl.param_offset[s] + at.y) / 4u;
+    let gq = (sl.grad_offset[s] + at.y) / 4u;
+    let bq = (sl.state0_offset[s] + at.y) / 4u;
+    // The loads and stores name slot s's bindings; the update between them
+    // is written once (code that lavapipe compiles once, not per slot).
+    // Without momentum the buffers are placeholders: read (clamped), never
+    // written.
+    var theta: vec4<f32>;
+    var grad: vec4<f32>;
+    var b: vec4<f32>;
+    switch s {
+        case 0u: { theta = param4_0[pq]; grad = grad4_0[gq]; b = state0_4_0[min(bq, arrayLength(&state0_4_0) - 1u)]; }
+        case 1u: { theta = param4_1[pq]; grad = grad4_1[gq]; b = state0_4_1[min(bq, arrayLength(&state0_4_1) - 1u)]; }
+        case 2u: { theta = param4_2[pq]; grad = grad4_2[gq]; b = state0_4_2[min(bq, arrayLength(&state0_4_2) - 1u)]; }
+        default: { theta = param4_3[pq]; grad = grad4_3[gq]; b = state0_4_3[min(bq, arrayLength(&state0_4_3) - 1u)]; }
+    }
+    let r = sgd_quad(h, theta, grad, b, flags.w);
+    if (live == 4u) {
+        switch s {
+            case 0u: { param4_0[pq] = r[0]; if (h.has_momentum) { state0_4_0[bq] = r[1]; } }
+            case 1u: { param4_1[pq] = r[0]; if (h.has_momentum) { state0_4_1[bq] = r[1]; } }
+            case 2u: { param4_2[pq] = r[0]; if (h.has_momentum) { state0_4_2[bq] = r[1]; } }
+            default: { param4_3[pq] = r[0]; if (h.has_momentum) { state0_4_3[bq] = r[1]; } }
+        }
+        return;
+    }
+    for (var j = 0u; j < live; j++) {
+        switch s {
+            case 0u: { param4_0[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_0[bq][j] = r[1][j]; } }
+            case 1u: { param4_1[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_1[bq][j] = r[1][j]; } }
+            case 2u: { param4_2[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_2[bq][j] = r[1][j]; } }
+            default: { param4_3[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_3[bq][j] = r[1][j]; } }
+        }
+    }
+}
+
+// `adam_moments` and `adam_param_update` on 4 elements: (new theta, m, v).
+fn adam_quad(h: AdamHyper, theta: vec4<f32>, grad: vec4<f32>, m: vec4<f32>, v: vec4<f32>, step_size: f32, bc2: f32) -> mat3x4<f32> {
+    let r0 = adam_moments(h, theta.x, grad.x, m.x, v.x);
+    let r1 = adam_moments(h, theta.y, grad.y, m.y, v.y);
+    let r2 = adam_moments(h, theta.z, grad.z, m.z, v.z);
+    let r3 = adam_moments(h, theta.w, grad.w, m.w, v.w);
+    let t = vec4<f32>(
+        adam_param_update(h, r0.x, r0.y, r0.z, step_size, bc2),
+        adam_param_update(h, r1.x, r1.y, r1.z, step_size, bc2),
+        adam_param_update(h, r2.x, r2.y, r2.z, step_size, bc2),
+        adam_param_update(h, r3.x, r3.y, r3.z, step_size, bc2),
+    );
+    return mat3x4<f32>(t, vec4<f32>(r0.y, r1.y, r2.y, r3.y), vec4<f32>(r0.z, r1.z, r2.z, r3.z));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn adam_multi4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let sl = amp.slots;
+    let at = slot_quad(sl, wid.x + wid.y * nwg.x, lid.x);
+    let s = at.x;
+    if (s > 3u) {
+        return;
+    }
+    let live = at.z;
+    let flags = opaque4q(vec4<u32>(amp.decoupled, amp.maximize, 0u, 0u)) != vec4<u32>(0u);
+    let h = AdamHyper(amp.beta1, amp.one_minus_beta1, amp.beta2, amp.one_minus_beta2, amp.eps, opaque_f32q(amp.weight_decay), amp.decay_factor, flags.x, flags.y);
+    let pq = (sl.param_offset[s] + at.y) / 4u;
+    let gq = (sl.grad_offset[s] + at.y) / 4u;
+    let mq = (sl.state0_offset[s] + at.y) / 4u;
+    let vq = (sl.state1_offset[s] + at.y) / 4u;
+    // As in `sgd_multi4`: slot s's loads, the update once, its stores.
+    var theta: vec4<f32>;
+    var grad: vec4<f32>;
+    var m: vec4<f32>;
+    var v: vec4<f32>;
+    switch s {
+        case 0u: { theta = param4_0[pq]; grad = grad4_0[gq]; m = state0_4_0[mq]; v = state1_4_0[vq]; }
+        case 1u: { theta = param4_1[pq]; grad = grad4_1[gq]; m = state0_4_1[mq]; v = state1_4_1[vq]; }
+        case 2u: { theta = param4_2[pq]; grad = grad4_2[gq]; m = state0_4_2[mq]; v = state1_4_2[vq]; }
+        default: { theta = param4_3[pq]; grad = grad4_3[gq]; m = state0_4_3[mq]; v = state1_4_3[vq]; }
+    }
+    let r = adam_quad(h, theta, grad, m, v, amp.step_size[s], amp.bias_correction2_sqrt[s]);
+    if (live == 4u) {
+        switch s {
+            case 0u: { param4_0[pq] = r[0]; state0_4_0[mq] = r[1]; state1_4_0[vq] = r[2]; }
+            case 1u: { param4_1[pq] = r[0]; state0_4_1[mq] = r[1]; state1_4_1[vq] = r[2]; }
+            case 2u: { param4_2[pq] = r[0]; state0_4_2[mq] = r[1]; state1_4_2[vq] = r[2]; }
+            default: { param4_3[pq] = r[0]; state0_4_3[mq] = r[1]; state1_4_3[vq] = r[2]; }
+        }
+        return;
+    }
+    for (var j = 0u; j < live; j++) {
+        switch s {
+            case 0u: { param4_0[pq][j] = r[0][j]; state0_4_0[mq][j] = r[1][j]; state1_4_0[vq][j] = r[2][j]; }
+            case 1u: { param4_1[pq][j] = r[0][j]; state0_4_1[mq][j] = r[1][j]; state1_4_1[vq][j] = r[2][j]; }
+            case 2u: { param4_2[pq][j] = r[0][j]; state0_4_2[mq][j] = r[1][j]; state1_4_2[vq][j] = r[2][j]; }
+            default: { param4_3[pq][j] = r[0][j]; state0_4_3[mq][j] = r[1][j]; state1_4_3[vq][j] = r[2][j]; }
+        }
+    }
+}

@@ -5,6 +5,10 @@
 //! parameter. The arithmetic is the single-tensor kernels' own (shared
 //! functions in the shader), so results are bit-identical.
 //!
+//! A dispatch whose tensors all start on 16 bytes takes the kernels' quad
+//! variants (`sgd_multi4`, `adam_multi4`: 4 elements per invocation, read
+//! and written as vec4s); any other takes the scalar ones.
+//!
 //! Where a kernel cannot bind 16 storage buffers (WebGPU's default limit is
 //! 8), and for AMSGrad, each parameter gets the single-tensor update.
 
@@ -93,14 +97,39 @@ fn check_disjoint(op: &'static str, updates: &[Update<'_>]) -> Result<()> {
 /// moments).
 type SlotTensors = Vec<Tensor>;
 
+/// A multi-tensor kernel's two entry points: one element per invocation,
+/// and 4 (vec4 bindings, for tensors that start on 16 bytes).
+struct MultiEntry {
+    scalar: &'static str,
+    quads: &'static str,
+}
+
+const SGD_MULTI: MultiEntry = MultiEntry {
+    scalar: "sgd_multi",
+    quads: "sgd_multi4",
+};
+const ADAM_MULTI: MultiEntry = MultiEntry {
+    scalar: "adam_multi",
+    quads: "adam_multi4",
+};
+
+/// Whether the quad kernels can read `t` as vec4s: it starts on 16 bytes
+/// of a buffer that is a whole number of vec4s (its last quad is read
+/// whole, so it must lie inside the buffer).
+fn reads_as_quads(t: &Tensor) -> bool {
+    t.layout.offset.is_multiple_of(4) && t.buffer().size().is_multiple_of(16)
+}
+
 /// Dispatches `entry` over up to 4 slots; `tail` follows the shared
 /// `Slots` header in the params.
 fn dispatch_multi(
     op: &'static str,
-    entry: &'static str,
+    entry: MultiEntry,
     slots: &[SlotTensors],
     tail: &[u32],
 ) -> Result<()> {
+    let quads = slots.iter().flatten().all(reads_as_quads);
+    let per_invocation = if quads { 4 } else { 1 };
     let group = WORKGROUP_SIZE as usize;
     let mut numel = [0u32; 4];
     let mut first_group = [0u32; 4];
@@ -109,7 +138,7 @@ fn dispatch_multi(
     for (s, tensors) in slots.iter().enumerate() {
         numel[s] = to_u32(op, tensors[0].numel())?;
         first_group[s] = to_u32(op, groups)?;
-        groups += tensors[0].numel().div_ceil(group);
+        groups += tensors[0].numel().div_ceil(per_invocation * group);
         for (k, t) in tensors.iter().enumerate() {
             offsets[k][s] = to_u32(op, t.layout.offset)?;
         }
@@ -126,17 +155,20 @@ fn dispatch_multi(
     }
     p.extend([to_u32(op, groups)?, 0, 0, 0]);
     p.extend_from_slice(tail);
+    // The scalar kernels bind 10.., the quad kernels 30...
+    let first_binding = if quads { 30 } else { 10 };
     let mut bindings = Vec::with_capacity(16);
     for s in 0..SLOTS {
         // Unused slots bind slot 0's buffers again; they are never touched.
         let tensors = slots.get(s).unwrap_or(&slots[0]);
         for (k, t) in tensors.iter().enumerate() {
             bindings.push(Binding {
-                binding: 10 + 4 * k as u32 + s as u32,
+                binding: first_binding + 4 * k as u32 + s as u32,
                 buffer: t.buffer(),
             });
         }
     }
+    let entry = if quads { entry.quads } else { entry.scalar };
     dispatch_1d(
         Kernel::new(&OPTIM, entry),
         &[],
@@ -208,7 +240,7 @@ pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
             u32::from(s.maximize),
             0,
         ]);
-        dispatch_multi(OP, "sgd_multi", &tensors, &tail)?;
+        dispatch_multi(OP, SGD_MULTI, &tensors, &tail)?;
     }
     Ok(())
 }
@@ -274,7 +306,7 @@ pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
             0,
             0,
         ]);
-        dispatch_multi(OP, "adam_multi", &tensors, &tail)?;
+        dispatch_multi(OP, ADAM_MULTI, &tensors, &tail)?;
     }
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! The multi-tensor updates (`optim_foreach`) against the same f64 CPU
-//! twins as the single-tensor ones: seven parameters of odd lengths (two
+//! twins as the single-tensor ones: nine parameters of odd lengths (two
 //! dispatches of up to four, one parameter empty, one a view at an offset),
-//! each with its own first step or step number.
+//! each with its own first step or step number. The view at offset 3 sends
+//! the first dispatch to the scalar kernels; the second, whose tensors all
+//! start on 16 bytes, takes the quad kernels, with last quads of 3, 2, 1
+//! and 4 elements.
 
 use wgrad_tensor::Tensor;
 use wgrad_tensor::ops::optim::{AdamStep, SgdStep};
@@ -11,7 +14,7 @@ use crate::common::{assert_close, read, values};
 use crate::optim::{cpu_adam, cpu_sgd, narrow, wide};
 
 const TOL: f32 = 1e-6;
-const LENGTHS: [usize; 7] = [65, 1, 0, 1000, 63, 7, 130];
+const LENGTHS: [usize; 9] = [65, 1, 0, 1000, 63, 7, 130, 5, 8];
 
 /// A tensor holding `v`; parameter 4 is a view at offset 3 of a larger one.
 fn tensor(k: usize, v: &[f32]) -> Tensor {
@@ -263,4 +266,71 @@ fn foreach_updates_take_disjoint_views_of_one_buffer() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("overlap"), "{err}");
+}
+
+#[test]
+fn foreach_quad_kernels_write_no_element_past_a_views_end() {
+    // Views of 5 elements at offset 4 of 16-element buffers: they start on
+    // 16 bytes (the quad kernels), and their last quad holds one element
+    // followed by three that belong to no parameter.
+    let n = 5;
+    let view = |v: &[f32]| {
+        let mut all = vec![7.0; 16];
+        all[4..4 + n].copy_from_slice(v);
+        let whole = Tensor::from_vec(all);
+        let part = whole.narrow(0, 4, n);
+        (whole, part)
+    };
+    let check = |what: &str, whole: &Tensor, want: &[f64]| {
+        let mut all = vec![7.0; 16];
+        all[4..4 + n].copy_from_slice(&narrow(want));
+        assert_close(what, &read(whole), &all, TOL);
+    };
+    let h: Vec<Vec<f32>> = (0..4).map(|j| values(n, -1.0, 1.0, 200 + j)).collect();
+
+    let ((p_all, p), (_, g), (b_all, b)) = (view(&h[0]), view(&h[1]), view(&h[2]));
+    let s = SgdStep {
+        lr: 0.1,
+        momentum: 0.9,
+        ..SgdStep::default()
+    };
+    let slot = SgdSlot {
+        param: &p,
+        grad: &g,
+        momentum_buffer: Some(&b),
+        first_step: false,
+    };
+    try_sgd_foreach_(&[slot], &s).unwrap();
+    let (want, want_buf) = cpu_sgd(&wide(&h[0]), &wide(&h[1]), &wide(&h[2]), &s);
+    check("sgd param's buffer", &p_all, &want);
+    check("sgd momentum buffer's buffer", &b_all, &want_buf);
+
+    let sq: Vec<f32> = h[3].iter().map(|x| x.abs()).collect();
+    let ((p_all, p), (_, g), (m_all, m), (v_all, v)) =
+        (view(&h[0]), view(&h[1]), view(&h[2]), view(&sq));
+    let s = AdamStep {
+        step: 1,
+        ..AdamStep::default()
+    };
+    let slot = AdamSlot {
+        param: &p,
+        grad: &g,
+        exp_avg: &m,
+        exp_avg_sq: &v,
+        max_exp_avg_sq: None,
+        step: 1,
+    };
+    try_adam_foreach_(&[slot], &s).unwrap();
+    let unused = vec![0.0; n];
+    let want = cpu_adam(
+        &wide(&h[0]),
+        &wide(&h[1]),
+        &wide(&h[2]),
+        &wide(&sq),
+        &unused,
+        &s,
+    );
+    check("adam param's buffer", &p_all, &want[0]);
+    check("adam exp_avg's buffer", &m_all, &want[1]);
+    check("adam exp_avg_sq's buffer", &v_all, &want[2]);
 }
