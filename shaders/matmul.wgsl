@@ -48,6 +48,12 @@ override BATCHED: bool = true;
 // own (`matmul` reads only aligned ones: a product of it still copies).
 override A_VEC4: bool = true;
 override B_VEC4: bool = true;
+// The narrow kernel also sums a's rows into `row_sums` (Linear's bias
+// gradient beside its weight gradient, `gᵀ @ x`): each invocation adds up
+// the blocks of a it loads anyway, and those of the first block of
+// columns store them. The host sets it only for unbatched products in the
+// kernel's own orientation (not TRANS_C).
+override ROW_SUMS: bool = false;
 
 struct Params {
     batch_shape: array<vec4<u32>, 2>,
@@ -87,6 +93,8 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> c4: array<vec4<f32>>;
 // The register kernels' bias (HAS_BIAS).
 @group(0) @binding(7) var<storage, read> bias: array<f32>;
+// The narrow kernel's sums of a's rows (ROW_SUMS), from element 0.
+@group(0) @binding(8) var<storage, read_write> row_sums: array<f32>;
 
 // NOTE: lavapipe (Mesa 22.3) specialises a shader on the values of uniforms
 // that bound its loops ("inline uniforms") and redoes that at dispatch time:
@@ -354,12 +362,27 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 // as fast or faster with the narrower blocks (`cargo xtask bench --only
 // matmul_w`, interleaved runs; BENCHMARKS.md, eleventh stop).
 var<private> nacc: array<mat4x4<f32>, 8>; // block (row quad g, column quad j) at 2 g + j
+var<private> nsum: array<vec4<f32>, 4>; // ROW_SUMS: row quad g's sums so far
 
 // nacc[g, j] += b_j * a_g for the TN_QUADS column quads of row quad g.
 fn narrow_update_row(g: u32, ag: mat4x4<f32>) {
     let i = 2u * g;
     nacc[i] += bq[0] * ag;
     if (TN_QUADS > 1u) { nacc[i + 1u] += bq[1] * ag; }
+    // Column r of ag is row r's 4 values at this step of k.
+    if (ROW_SUMS) { nsum[g] += vec4<f32>(1.0) * ag; }
+}
+
+// row_sums[r0..r0 + 4 TM_QUADS], rows past the last skipped; one store
+// site (see `store_block`).
+fn store_row_sums(r0: u32) {
+    for (var i = 0u; i < opaque(TM_QUADS * 4u); i++) {
+        let g = i / 4u;
+        let quad = select(select(select(nsum[0], nsum[1], g == 1u), nsum[2], g == 2u), nsum[3], g == 3u);
+        if (r0 + i < p.m) {
+            row_sums[r0 + i] = quad[i % 4u];
+        }
+    }
 }
 
 // Block `at` (= 2 g + j) of nacc, for `at` not known at compile time (see
@@ -421,6 +444,11 @@ fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
         let r = r0 + 4u * g;
         let c = c0 + 4u * j;
         store_block(cz, r, c, with_bias(nacc_block(2u * g + j), r, c));
+    }
+    if (ROW_SUMS) {
+        if (c0 == 0u) {
+            store_row_sums(r0);
+        }
     }
 }
 

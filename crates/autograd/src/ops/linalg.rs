@@ -100,16 +100,21 @@ pub(crate) fn linear_backward(
         g.clone()
     };
     let dx = at(0).then(|| g_mm.matmul(w));
-    let dw = at(1).then(|| g_mm.t().matmul(x));
+    let need_db = has_bias && needs.first().copied().unwrap_or(false);
+    // gᵀ's row sums are db: where the kernel can, the weight gradient's
+    // product makes them as it goes (`matmul_and_row_sums`).
+    let (dw, db) = match (at(1), need_db) {
+        (true, true) => {
+            let (dw, db) = g_mm.t().matmul_and_row_sums(x);
+            (Some(dw), Some(db))
+        }
+        (true, false) => (Some(g_mm.t().matmul(x)), None),
+        (false, true) => (None, Some(g.sum_dim(0, false))),
+        (false, false) => (None, None),
+    };
     let mut grads = Vec::with_capacity(3);
     if has_bias {
-        grads.push(
-            needs
-                .first()
-                .copied()
-                .unwrap_or(false)
-                .then(|| g.sum_dim(0, false)),
-        );
+        grads.push(db);
     }
     grads.extend([dx, dw]);
     grads

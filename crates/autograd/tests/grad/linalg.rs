@@ -56,6 +56,16 @@ fn linear_gradients_match_finite_differences_with_and_without_bias() {
     check_gradients("linear to 5 outputs", &ins, 1e-2, 1e-2, |t| {
         t[0].linear(&t[1], Some(&t[2]))
     });
+    // More inputs than outputs: on CPU adapters the weight gradient's
+    // product (the narrow kernel) also sums the bias gradient.
+    let ins = [
+        Input::new(&[7, 9], -1.0, 1.0, 44),
+        Input::new(&[3, 9], -1.0, 1.0, 45),
+        Input::new(&[3], -1.0, 1.0, 46),
+    ];
+    check_gradients("linear from 9 inputs to 3", &ins, 1e-2, 1e-2, |t| {
+        t[0].linear(&t[1], Some(&t[2]))
+    });
 }
 
 #[test]

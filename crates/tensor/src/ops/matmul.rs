@@ -227,7 +227,34 @@ impl Tensor {
     /// [`Tensor::try_matmul`] with a chosen kernel rather than the
     /// process-wide one (for tests and benchmarks of both kernels).
     pub fn try_matmul_with(&self, other: &Tensor, kernel: MatmulKernel) -> Result<Tensor> {
-        self.product(other, kernel, None)
+        Ok(self.product(other, kernel, None, false)?.0)
+    }
+
+    /// `(self @ b, self.sum_dim(1, false))` for f32 matrices `self: [m, k]`
+    /// and `b: [k, n]`: how autograd's Linear backward gets its weight and
+    /// bias gradients (`gᵀ @ x` and `Σ_rows g`). Where the narrow register
+    /// kernel computes the product in its own orientation (at most 16
+    /// rows, more columns than rows: a Linear layer's weight gradient with
+    /// few outputs, on CPU adapters), the invocations of its first block
+    /// of columns add up `self`'s rows from the blocks they load anyway,
+    /// and the sums cost no dispatch of their own; elsewhere they are a
+    /// separate `sum_dim`.
+    pub fn try_matmul_and_row_sums(&self, b: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (sa, sb) = (self.shape(), b.shape());
+        if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
+            return Err(TensorError::ShapeMismatch {
+                op: "matmul_and_row_sums (needs [m, k] and [k, n])",
+                lhs: sa.to_vec(),
+                rhs: sb.to_vec(),
+            });
+        }
+        let fuse = self.dtype == DType::F32;
+        let (product, sums) = self.product(b, MatmulKernel::current(), None, fuse)?;
+        let sums = match sums {
+            Some(sums) => sums,
+            None => self.try_sum_dim(1, false)?,
+        };
+        Ok((product, sums))
     }
 
     /// `bias + a @ b` for matrices `a: [m, k]`, `b: [k, n]` and a bias that
@@ -252,7 +279,7 @@ impl Tensor {
             } else {
                 bias.contiguous()
             };
-            return a.product(b, MatmulKernel::current(), Some(&bias));
+            return Ok(a.product(b, MatmulKernel::current(), Some(&bias), false)?.0);
         }
         let out = a.try_matmul(b)?;
         let sum = out.try_add(bias)?;
@@ -267,13 +294,16 @@ impl Tensor {
     }
 
     /// The product of [`Tensor::try_matmul_with`], plus `bias` (dense f32
-    /// `[n]`, added to every row) when given.
+    /// `[n]`, added to every row) when given; with `row_sums`, also the
+    /// sums of `self`'s rows where the kernel can make them (the narrow
+    /// kernel, unbatched, untransposed), `None` where it cannot.
     fn product(
         &self,
         other: &Tensor,
         kernel: MatmulKernel,
         bias: Option<&Tensor>,
-    ) -> Result<Tensor> {
+        row_sums: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let (batch, out_shape) = matmul_shapes(self.shape(), other.shape())?;
         let a = as_f32(self);
         let b = as_f32(other);
@@ -283,16 +313,17 @@ impl Tensor {
         let (m, k, n) = (a.size(-2), a.size(-1), b.size(-1));
         let numel: usize = out_shape.iter().product();
         if numel == 0 {
-            return Tensor::uninit("matmul", &out_shape, DType::F32);
+            return Ok((Tensor::uninit("matmul", &out_shape, DType::F32)?, None));
         }
         if k == 0 {
             // Sums of nothing.
             let out = Tensor::uninit("matmul", &out_shape, DType::F32)?;
             out.zero_();
-            return match bias {
-                Some(bias) => out.try_add(bias),
-                None => Ok(out),
+            let out = match bias {
+                Some(bias) => out.try_add(bias)?,
+                None => out,
             };
+            return Ok((out, None));
         }
         let kernel = kernel.available();
         let batches: usize = batch.iter().product();
@@ -345,11 +376,36 @@ impl Tensor {
             "matmul_tiled" => (None, bias),
             _ => (bias, None),
         };
-        dispatch_chunks(&plan, &constants, &p, buffers, in_kernel, [n, m, batches]);
-        match after {
-            Some(bias) => out.try_add(bias),
-            None => Ok(out),
-        }
+        let sums_in_kernel =
+            row_sums && plan.entry == "matmul_narrow" && !plan.transposed && batch.is_empty();
+        let sums = if sums_in_kernel {
+            Some(Tensor::uninit("matmul", &[m], DType::F32)?)
+        } else {
+            None
+        };
+        dispatch_chunks(
+            &plan,
+            &constants,
+            &p,
+            buffers,
+            in_kernel,
+            sums.as_ref(),
+            [n, m, batches],
+        );
+        let out = match after {
+            Some(bias) => out.try_add(bias)?,
+            None => out,
+        };
+        Ok((out, sums))
+    }
+
+    /// `(self @ b, self.sum_dim(1, false))`; see
+    /// [`Tensor::try_matmul_and_row_sums`].
+    ///
+    /// # Panics
+    /// If an operand is not a matrix or the inner dims differ.
+    pub fn matmul_and_row_sums(&self, b: &Tensor) -> (Tensor, Tensor) {
+        or_panic(self.try_matmul_and_row_sums(b))
     }
 
     /// `a @ b`; see [`Tensor::try_matmul`].
@@ -540,6 +596,7 @@ fn dispatch_chunks(
     params: &[u32],
     [a, b, c]: [&wgpu::Buffer; 3],
     bias: Option<&Tensor>,
+    row_sums: Option<&Tensor>,
     [n, m, batches]: [usize; 3],
 ) {
     let bind = |binding, buffer| Binding { binding, buffer };
@@ -549,6 +606,7 @@ fn dispatch_chunks(
         ("TM_QUADS", plan.row_quads as f64),
         ("TN_QUADS", plan.col_quads as f64),
         has_bias,
+        ("ROW_SUMS", f64::from(u8::from(row_sums.is_some()))),
     ];
     // The register kernels: a, b and c as scalars (1 to 3) and as vec4s
     // (4 to 6), the bias at 7 (b again without one, for a layout that
@@ -569,7 +627,12 @@ fn dispatch_chunks(
             constants[..3].to_vec(),
             vec![bind(1, a), bind(2, b), bind(3, c)],
         ),
-        "matmul_narrow" => ([constants, &narrow].concat(), register_bindings),
+        // The narrow kernel's row sums at 8 (c again without them).
+        "matmul_narrow" => {
+            let mut bindings = register_bindings;
+            bindings.push(bind(8, row_sums.map_or(c, Tensor::buffer)));
+            ([constants, &narrow].concat(), bindings)
+        }
         // The register kernel's operands are aligned: A_VEC4 and B_VEC4
         // keep their defaults.
         _ => ([&constants[..5], &register].concat(), register_bindings),

@@ -320,6 +320,66 @@ fn mismatched_shapes_name_the_op_and_both_shapes() {
     );
 }
 
+/// Checks `a.matmul_and_row_sums(b)` against the twin and f64 row sums.
+#[track_caller]
+fn check_row_sums(what: &str, a: &Tensor, a_vals: &[f32], b: &Tensor, b_vals: &[f32]) {
+    let (want, shape) = cpu_matmul(a_vals, a.shape(), b_vals, b.shape());
+    let (m, k) = (a.shape()[0], a.shape()[1]);
+    let sums: Vec<f32> = (0..m)
+        .map(|i| (0..k).map(|j| f64::from(a_vals[i * k + j])).sum::<f64>() as f32)
+        .collect();
+    let label = format!("{what} {:?} @ {:?}", a.shape(), b.shape());
+    let (got, got_sums) = a.try_matmul_and_row_sums(b).expect("valid shapes");
+    assert_eq!(got.shape(), shape, "{label}: shape");
+    assert_close(&format!("{label}: product"), &read(&got), &want, TOL);
+    assert_eq!(got_sums.shape(), [m], "{label}: sums' shape");
+    assert_close(&format!("{label}: row sums"), &read(&got_sums), &sums, TOL);
+}
+
+#[test]
+fn matmul_and_row_sums_give_the_product_and_the_sums_of_the_rows() {
+    // Where the narrow kernel makes the sums (at most 16 rows, more
+    // columns than rows): W2's weight gradient, rows that are not a whole
+    // number of quads, k not a multiple of 4, one row, 16 rows.
+    for (sa, sb) in [
+        ([10, 64], [64, 784]),
+        ([13, 63], [63, 40]),
+        ([1, 5], [5, 9]),
+        ([16, 7], [7, 300]),
+    ] {
+        let (a, av, b, bv) = operands(&sa, &sb, 60);
+        check_row_sums("narrow", &a, &av, &b, &bv);
+    }
+    // Linear's gᵀ (a column-major view) and a view at an odd offset whose
+    // rows do not start on 16 bytes (read as scalars).
+    let (g, gv, x, xv) = operands(&[64, 10], &[64, 784], 61);
+    let gt: Vec<f32> = (0..640).map(|i| gv[(i % 64) * 10 + i / 64]).collect();
+    check_row_sums("gᵀ", &g.t(), &gt, &x, &xv);
+    let (wide, wv, b, bv) = operands(&[10, 34], &[33, 50], 62);
+    let a = wide.narrow(1, 1, 33);
+    check_row_sums("offset view", &a, &view_values(&wv, &a), &b, &bv);
+    // Where the sums are a reduction of their own: the transposed
+    // orientation (more rows than columns) and the 32 x 32 kernel.
+    for (sa, sb) in [([64, 10], [10, 5]), ([100, 64], [64, 300])] {
+        let (a, av, b, bv) = operands(&sa, &sb, 63);
+        check_row_sums("separate sums", &a, &av, &b, &bv);
+    }
+    // Empty operands: no rows, k = 0 (zero sums), no columns (sums of the
+    // rows all the same).
+    for (sa, sb) in [([0, 5], [5, 3]), ([4, 0], [0, 3]), ([4, 5], [5, 0])] {
+        let (a, av, b, bv) = operands(&sa, &sb, 64);
+        check_row_sums("empty", &a, &av, &b, &bv);
+    }
+    let e = Tensor::zeros(&[2, 3])
+        .try_matmul_and_row_sums(&Tensor::zeros(&[4, 5]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("matmul_and_row_sums") && e.contains("[2, 3]") && e.contains("[4, 5]"),
+        "{e}"
+    );
+}
+
 #[test]
 fn mm_and_bmm_agree_with_matmul() {
     let (a, av, b, bv) = operands(&[4, 6, 5], &[4, 5, 3], 50);
