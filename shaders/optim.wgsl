@@ -486,6 +486,13 @@ fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 @group(0) @binding(44) var<storage, read_write> state1_4_2: array<vec4<f32>>;
 @group(0) @binding(45) var<storage, read_write> state1_4_3: array<vec4<f32>>;
 
+// Slots the quad kernels serve, 1 to 4: the code of the others is cut
+// before the driver sees it (`runtime/specialize.rs`), so a model with
+// 2 parameters (W2) gets a kernel of a half the loads and stores, which
+// lavapipe compiles and runs in less time. The host balances a step's
+// parameters over its dispatches so that they all take one pipeline.
+override SLOTS: u32 = 4u;
+
 // `opaque4` and `opaque_f32` for the quads' kernels, which must name a
 // binding of their own.
 fn opaque4q(v: vec4<u32>) -> vec4<u32> {
@@ -536,36 +543,30 @@ fn sgd_multi4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     let pq = (sl.param_offset[s] + at.y) / 4u;
     let gq = (sl.grad_offset[s] + at.y) / 4u;
     let bq = (sl.state0_offset[s] + at.y) / 4u;
-    // The loads and stores name slot s's bindings; the update between them
-    // is written once (code that lavapipe compiles once, not per slot).
+    // The loads and stores name slot s's bindings, and only the first
+    // SLOTS slots' code is kept; the update between them is written once.
     // Without momentum the buffers are placeholders: read (clamped), never
     // written.
     var theta: vec4<f32>;
     var grad: vec4<f32>;
     var b: vec4<f32>;
-    switch s {
-        case 0u: { theta = param4_0[pq]; grad = grad4_0[gq]; b = state0_4_0[min(bq, arrayLength(&state0_4_0) - 1u)]; }
-        case 1u: { theta = param4_1[pq]; grad = grad4_1[gq]; b = state0_4_1[min(bq, arrayLength(&state0_4_1) - 1u)]; }
-        case 2u: { theta = param4_2[pq]; grad = grad4_2[gq]; b = state0_4_2[min(bq, arrayLength(&state0_4_2) - 1u)]; }
-        default: { theta = param4_3[pq]; grad = grad4_3[gq]; b = state0_4_3[min(bq, arrayLength(&state0_4_3) - 1u)]; }
-    }
+    if (s == 0u) { theta = param4_0[pq]; grad = grad4_0[gq]; b = state0_4_0[min(bq, arrayLength(&state0_4_0) - 1u)]; }
+    if (SLOTS > 1u) { if (s == 1u) { theta = param4_1[pq]; grad = grad4_1[gq]; b = state0_4_1[min(bq, arrayLength(&state0_4_1) - 1u)]; } }
+    if (SLOTS > 2u) { if (s == 2u) { theta = param4_2[pq]; grad = grad4_2[gq]; b = state0_4_2[min(bq, arrayLength(&state0_4_2) - 1u)]; } }
+    if (SLOTS > 3u) { if (s == 3u) { theta = param4_3[pq]; grad = grad4_3[gq]; b = state0_4_3[min(bq, arrayLength(&state0_4_3) - 1u)]; } }
     let r = sgd_quad(h, theta, grad, b, flags.w);
     if (live == 4u) {
-        switch s {
-            case 0u: { param4_0[pq] = r[0]; if (h.has_momentum) { state0_4_0[bq] = r[1]; } }
-            case 1u: { param4_1[pq] = r[0]; if (h.has_momentum) { state0_4_1[bq] = r[1]; } }
-            case 2u: { param4_2[pq] = r[0]; if (h.has_momentum) { state0_4_2[bq] = r[1]; } }
-            default: { param4_3[pq] = r[0]; if (h.has_momentum) { state0_4_3[bq] = r[1]; } }
-        }
+        if (s == 0u) { param4_0[pq] = r[0]; if (h.has_momentum) { state0_4_0[bq] = r[1]; } }
+        if (SLOTS > 1u) { if (s == 1u) { param4_1[pq] = r[0]; if (h.has_momentum) { state0_4_1[bq] = r[1]; } } }
+        if (SLOTS > 2u) { if (s == 2u) { param4_2[pq] = r[0]; if (h.has_momentum) { state0_4_2[bq] = r[1]; } } }
+        if (SLOTS > 3u) { if (s == 3u) { param4_3[pq] = r[0]; if (h.has_momentum) { state0_4_3[bq] = r[1]; } } }
         return;
     }
     for (var j = 0u; j < live; j++) {
-        switch s {
-            case 0u: { param4_0[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_0[bq][j] = r[1][j]; } }
-            case 1u: { param4_1[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_1[bq][j] = r[1][j]; } }
-            case 2u: { param4_2[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_2[bq][j] = r[1][j]; } }
-            default: { param4_3[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_3[bq][j] = r[1][j]; } }
-        }
+        if (s == 0u) { param4_0[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_0[bq][j] = r[1][j]; } }
+        if (SLOTS > 1u) { if (s == 1u) { param4_1[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_1[bq][j] = r[1][j]; } } }
+        if (SLOTS > 2u) { if (s == 2u) { param4_2[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_2[bq][j] = r[1][j]; } } }
+        if (SLOTS > 3u) { if (s == 3u) { param4_3[pq][j] = r[0][j]; if (h.has_momentum) { state0_4_3[bq][j] = r[1][j]; } } }
     }
 }
 
@@ -604,28 +605,22 @@ fn adam_multi4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     var grad: vec4<f32>;
     var m: vec4<f32>;
     var v: vec4<f32>;
-    switch s {
-        case 0u: { theta = param4_0[pq]; grad = grad4_0[gq]; m = state0_4_0[mq]; v = state1_4_0[vq]; }
-        case 1u: { theta = param4_1[pq]; grad = grad4_1[gq]; m = state0_4_1[mq]; v = state1_4_1[vq]; }
-        case 2u: { theta = param4_2[pq]; grad = grad4_2[gq]; m = state0_4_2[mq]; v = state1_4_2[vq]; }
-        default: { theta = param4_3[pq]; grad = grad4_3[gq]; m = state0_4_3[mq]; v = state1_4_3[vq]; }
-    }
+    if (s == 0u) { theta = param4_0[pq]; grad = grad4_0[gq]; m = state0_4_0[mq]; v = state1_4_0[vq]; }
+    if (SLOTS > 1u) { if (s == 1u) { theta = param4_1[pq]; grad = grad4_1[gq]; m = state0_4_1[mq]; v = state1_4_1[vq]; } }
+    if (SLOTS > 2u) { if (s == 2u) { theta = param4_2[pq]; grad = grad4_2[gq]; m = state0_4_2[mq]; v = state1_4_2[vq]; } }
+    if (SLOTS > 3u) { if (s == 3u) { theta = param4_3[pq]; grad = grad4_3[gq]; m = state0_4_3[mq]; v = state1_4_3[vq]; } }
     let r = adam_quad(h, theta, grad, m, v, amp.step_size[s], amp.bias_correction2_sqrt[s]);
     if (live == 4u) {
-        switch s {
-            case 0u: { param4_0[pq] = r[0]; state0_4_0[mq] = r[1]; state1_4_0[vq] = r[2]; }
-            case 1u: { param4_1[pq] = r[0]; state0_4_1[mq] = r[1]; state1_4_1[vq] = r[2]; }
-            case 2u: { param4_2[pq] = r[0]; state0_4_2[mq] = r[1]; state1_4_2[vq] = r[2]; }
-            default: { param4_3[pq] = r[0]; state0_4_3[mq] = r[1]; state1_4_3[vq] = r[2]; }
-        }
+        if (s == 0u) { param4_0[pq] = r[0]; state0_4_0[mq] = r[1]; state1_4_0[vq] = r[2]; }
+        if (SLOTS > 1u) { if (s == 1u) { param4_1[pq] = r[0]; state0_4_1[mq] = r[1]; state1_4_1[vq] = r[2]; } }
+        if (SLOTS > 2u) { if (s == 2u) { param4_2[pq] = r[0]; state0_4_2[mq] = r[1]; state1_4_2[vq] = r[2]; } }
+        if (SLOTS > 3u) { if (s == 3u) { param4_3[pq] = r[0]; state0_4_3[mq] = r[1]; state1_4_3[vq] = r[2]; } }
         return;
     }
     for (var j = 0u; j < live; j++) {
-        switch s {
-            case 0u: { param4_0[pq][j] = r[0][j]; state0_4_0[mq][j] = r[1][j]; state1_4_0[vq][j] = r[2][j]; }
-            case 1u: { param4_1[pq][j] = r[0][j]; state0_4_1[mq][j] = r[1][j]; state1_4_1[vq][j] = r[2][j]; }
-            case 2u: { param4_2[pq][j] = r[0][j]; state0_4_2[mq][j] = r[1][j]; state1_4_2[vq][j] = r[2][j]; }
-            default: { param4_3[pq][j] = r[0][j]; state0_4_3[mq][j] = r[1][j]; state1_4_3[vq][j] = r[2][j]; }
-        }
+        if (s == 0u) { param4_0[pq][j] = r[0][j]; state0_4_0[mq][j] = r[1][j]; state1_4_0[vq][j] = r[2][j]; }
+        if (SLOTS > 1u) { if (s == 1u) { param4_1[pq][j] = r[0][j]; state0_4_1[mq][j] = r[1][j]; state1_4_1[vq][j] = r[2][j]; } }
+        if (SLOTS > 2u) { if (s == 2u) { param4_2[pq][j] = r[0][j]; state0_4_2[mq][j] = r[1][j]; state1_4_2[vq][j] = r[2][j]; } }
+        if (SLOTS > 3u) { if (s == 3u) { param4_3[pq][j] = r[0][j]; state0_4_3[mq][j] = r[1][j]; state1_4_3[vq][j] = r[2][j]; } }
     }
 }

@@ -20,7 +20,7 @@ use crate::runtime::{Binding, Kernel, rt};
 use crate::shaders::OPTIM;
 use crate::tensor::Tensor;
 
-/// Parameters per dispatch (the shader's 4 slots).
+/// Parameters per dispatch at most (the shader's 4 slots).
 const SLOTS: usize = 4;
 /// Storage buffers the multi-tensor kernels bind (4 slots of 4 tensors).
 const BUFFERS: u32 = 16;
@@ -120,11 +120,22 @@ fn reads_as_quads(t: &Tensor) -> bool {
     t.layout.offset.is_multiple_of(4) && t.buffer().size().is_multiple_of(16)
 }
 
-/// Dispatches `entry` over up to 4 slots; `tail` follows the shared
-/// `Slots` header in the params.
+/// Parameters per dispatch for `params` of them: as few dispatches as 4
+/// slots allow, and the parameters spread evenly over them, so that every
+/// dispatch of a step takes the same quad pipeline (`SLOTS` in the shader:
+/// 3 for 6 parameters, 2 for W2's 2) and none carries more slots' code
+/// than it needs.
+fn per_dispatch(params: usize) -> usize {
+    let dispatches = params.div_ceil(SLOTS).max(1);
+    params.div_ceil(dispatches).max(1)
+}
+
+/// Dispatches `entry` over up to `per_dispatch` slots; `tail` follows the
+/// shared `Slots` header in the params.
 fn dispatch_multi(
     op: &'static str,
     entry: MultiEntry,
+    per_dispatch: usize,
     slots: &[SlotTensors],
     tail: &[u32],
 ) -> Result<()> {
@@ -168,10 +179,14 @@ fn dispatch_multi(
             });
         }
     }
-    let entry = if quads { entry.quads } else { entry.scalar };
+    let (entry, constants) = if quads {
+        (entry.quads, vec![("SLOTS", per_dispatch as f64)])
+    } else {
+        (entry.scalar, vec![])
+    };
     dispatch_1d(
         Kernel::new(&OPTIM, entry),
-        &[],
+        &constants,
         &p,
         &bindings,
         groups * group,
@@ -214,7 +229,8 @@ pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
     }
     // Without momentum the kernel still binds a buffer (see `optim.wgsl`).
     let placeholder = (!has_momentum).then(|| Tensor::empty_for(OP, &[1], DType::F32));
-    for chunk in live.chunks(SLOTS) {
+    let per = per_dispatch(live.len());
+    for chunk in live.chunks(per) {
         let tensors: Vec<SlotTensors> = chunk
             .iter()
             .map(|p| {
@@ -240,7 +256,7 @@ pub fn try_sgd_foreach_(params: &[SgdSlot<'_>], s: &SgdStep) -> Result<()> {
             u32::from(s.maximize),
             0,
         ]);
-        dispatch_multi(OP, SGD_MULTI, &tensors, &tail)?;
+        dispatch_multi(OP, SGD_MULTI, per, &tensors, &tail)?;
     }
     Ok(())
 }
@@ -275,7 +291,8 @@ pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
         }
         return Ok(());
     }
-    for chunk in live.chunks(SLOTS) {
+    let per = per_dispatch(live.len());
+    for chunk in live.chunks(per) {
         let tensors: Vec<SlotTensors> = chunk
             .iter()
             .map(|p| {
@@ -306,7 +323,18 @@ pub fn try_adam_foreach_(params: &[AdamSlot<'_>], s: &AdamStep) -> Result<()> {
             0,
             0,
         ]);
-        dispatch_multi(OP, ADAM_MULTI, &tensors, &tail)?;
+        dispatch_multi(OP, ADAM_MULTI, per, &tensors, &tail)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_dispatch;
+
+    #[test]
+    fn parameters_spread_evenly_over_as_few_dispatches_as_four_slots_allow() {
+        let spread: Vec<usize> = (0..=9).map(per_dispatch).collect();
+        assert_eq!(spread, [1, 1, 2, 3, 4, 3, 3, 4, 4, 3]);
+    }
 }

@@ -334,3 +334,102 @@ fn foreach_quad_kernels_write_no_element_past_a_views_end() {
     check("adam exp_avg's buffer", &m_all, &want[1]);
     check("adam exp_avg_sq's buffer", &v_all, &want[2]);
 }
+
+#[test]
+fn foreach_updates_spread_any_number_of_parameters_over_their_dispatches() {
+    // 1 to 7 parameters, every one starting on 16 bytes (the quad
+    // kernels) and ending inside a quad: 1, 2, 3 and 4 slots per dispatch,
+    // and second dispatches with a slot to spare (5 = 3 + 2, 7 = 4 + 3).
+    let sgd = SgdStep {
+        lr: 0.1,
+        momentum: 0.9,
+        ..SgdStep::default()
+    };
+    let adam = AdamStep {
+        lr: 0.01,
+        ..AdamStep::default()
+    };
+    for count in 1..=7 {
+        let lengths: Vec<usize> = (0..count).map(|k| 3 + 6 * k).collect();
+        let host: Vec<[Vec<f32>; 4]> = lengths
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                let seed = 300 + 10 * k as u32;
+                [
+                    values(n, -1.0, 1.0, seed),
+                    values(n, -1.0, 1.0, seed + 1),
+                    values(n, -0.5, 0.5, seed + 2),
+                    values(n, 0.0, 0.5, seed + 3),
+                ]
+            })
+            .collect();
+        let upload = || -> Vec<Vec<Tensor>> {
+            host.iter()
+                .map(|h| {
+                    h.iter()
+                        .map(|v| Tensor::from_slice(v, &[v.len()]))
+                        .collect()
+                })
+                .collect()
+        };
+
+        let dev = upload();
+        let slots: Vec<SgdSlot<'_>> = dev
+            .iter()
+            .map(|t| SgdSlot {
+                param: &t[0],
+                grad: &t[1],
+                momentum_buffer: Some(&t[2]),
+                first_step: false,
+            })
+            .collect();
+        try_sgd_foreach_(&slots, &sgd).unwrap();
+        for (k, (h, t)) in host.iter().zip(&dev).enumerate() {
+            let (want, want_buf) = cpu_sgd(&wide(&h[0]), &wide(&h[1]), &wide(&h[2]), &sgd);
+            let what = format!("sgd, parameter {k} of {count}");
+            assert_close(&what, &read(&t[0]), &narrow(&want), TOL);
+            assert_close(
+                &format!("{what}: buffer"),
+                &read(&t[2]),
+                &narrow(&want_buf),
+                TOL,
+            );
+        }
+
+        let dev = upload();
+        let slots: Vec<AdamSlot<'_>> = dev
+            .iter()
+            .map(|t| AdamSlot {
+                param: &t[0],
+                grad: &t[1],
+                exp_avg: &t[2],
+                exp_avg_sq: &t[3],
+                max_exp_avg_sq: None,
+                step: 2,
+            })
+            .collect();
+        try_adam_foreach_(&slots, &adam).unwrap();
+        for (k, (h, t)) in host.iter().zip(&dev).enumerate() {
+            let one = AdamStep { step: 2, ..adam };
+            let unused = vec![0.0; h[0].len()];
+            let want = cpu_adam(
+                &wide(&h[0]),
+                &wide(&h[1]),
+                &wide(&h[2]),
+                &wide(&h[3]),
+                &unused,
+                &one,
+            );
+            for (j, name) in ["param", "exp_avg", "exp_avg_sq"].iter().enumerate() {
+                let what = format!("adam {name}, parameter {k} of {count}");
+                assert_close(
+                    &what,
+                    &read(&t[if j == 0 { 0 } else { j + 1 }]),
+                    &narrow(&want[j]),
+                    TOL,
+                );
+            }
+        }
+    }
+}
