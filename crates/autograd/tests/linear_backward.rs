@@ -16,20 +16,23 @@ use common::values;
 
 #[test]
 fn linear_backward_sums_the_bias_gradient_in_the_weight_gradients_product() {
-    // W2's layer: Linear(784, 10) over a batch of 64, y.sum() as the loss
-    // (so g is all ones: dx = g @ w, dw = gᵀ @ x, db = 64 per output).
+    // W2's layer: Linear(784, 10) over a batch of 64, with (y * c).sum()
+    // as the loss for a constant c, so that g = c: db = Σ_rows c,
+    // dw = cᵀ @ x, dx = c @ w.
     let (n, inp, out) = (64, 784, 10);
     let xv = values(n * inp, -1.0, 1.0, 71);
     let wv = values(out * inp, -1.0, 1.0, 72);
+    let cv = values(n * out, -1.0, 1.0, 73);
+    let c = Tensor::from_slice(&cv, &[n, out]);
     let rt = wgrad_tensor::runtime().expect("a device");
     // Dispatches of the whole backward, with and without the bias.
     let backward = |with_bias: bool| {
         let x = Tensor::from_slice(&xv, &[n, inp]).with_grad();
         let w = Tensor::from_slice(&wv, &[out, inp]).with_grad();
         let b = Tensor::zeros(&[out]).with_grad();
-        let y = x.linear(&w, with_bias.then_some(&b)).sum();
+        let loss = x.linear(&w, with_bias.then_some(&b)).mul(&c).sum();
         let before = rt.dispatches();
-        y.backward().unwrap();
+        loss.backward().unwrap();
         (rt.dispatches() - before, x, w, b)
     };
     let (without_bias, ..) = backward(false);
@@ -52,13 +55,25 @@ fn linear_backward_sums_the_bias_gradient_in_the_weight_gradients_product() {
             );
         }
     };
-    close("db", &read(&b), &vec![n as f64; out]);
+    let c_at = |r: usize, o: usize| f64::from(cv[r * out + o]);
+    let db: Vec<f64> = (0..out).map(|o| (0..n).map(|r| c_at(r, o)).sum()).collect();
+    close("db", &read(&b), &db);
     let dw: Vec<f64> = (0..out * inp)
-        .map(|i| (0..n).map(|r| f64::from(xv[r * inp + i % inp])).sum())
+        .map(|i| {
+            let (o, j) = (i / inp, i % inp);
+            (0..n)
+                .map(|r| c_at(r, o) * f64::from(xv[r * inp + j]))
+                .sum()
+        })
         .collect();
     close("dw", &read(&w), &dw);
     let dx: Vec<f64> = (0..n * inp)
-        .map(|i| (0..out).map(|o| f64::from(wv[o * inp + i % inp])).sum())
+        .map(|i| {
+            let (r, j) = (i / inp, i % inp);
+            (0..out)
+                .map(|o| c_at(r, o) * f64::from(wv[o * inp + j]))
+                .sum()
+        })
         .collect();
     close("dx", &read(&x), &dx);
 }

@@ -260,8 +260,19 @@ mod tests {
             "{:?}",
             s.bindings
         );
+        assert!(!s.bindings.contains(&8), "no row sums: {:?}", s.bindings);
         let s = specialize(&parsed, "matmul_narrow", &constants(1.0, 1.0)).expect("specialised");
         assert!(s.bindings.contains(&7), "{:?}", s.bindings);
+        // Upright (the orientation that makes row sums), with them.
+        let with_sums = [
+            ("TRANS_A", 1.0),
+            ("TRANS_C", 0.0),
+            ("TM_QUADS", 3.0),
+            ("TN_QUADS", 2.0),
+            ("ROW_SUMS", 1.0),
+        ];
+        let s = specialize(&parsed, "matmul_narrow", &with_sums).expect("specialised");
+        assert!(s.bindings.contains(&8), "row sums: {:?}", s.bindings);
         let s = specialize(&parsed, "matmul_narrow", &constants(0.0, 0.0)).expect("specialised");
         assert!(
             s.bindings.contains(&2) && !s.bindings.contains(&5),
@@ -269,6 +280,19 @@ mod tests {
             s.bindings
         );
         assert!(specialize(&parsed, "matmul_narrow", &[("NOPE", 1.0)]).is_err());
+    }
+
+    /// The quad optimizer kernels keep the bindings of their first `SLOTS`
+    /// slots only (params 30.., grads 34.., momentum buffers 38..).
+    #[test]
+    fn optimizer_quad_kernels_bind_only_the_slots_they_keep() {
+        let parsed = parse(&crate::shaders::OPTIM.text()).expect("valid WGSL");
+        let s = specialize(&parsed, "sgd_multi4", &[("SLOTS", 2.0)]).expect("specialised");
+        let mut bindings = s.bindings.clone();
+        bindings.sort_unstable();
+        assert_eq!(bindings, [0, 30, 31, 34, 35, 38, 39]);
+        let s = specialize(&parsed, "adam_multi4", &[("SLOTS", 3.0)]).expect("specialised");
+        assert_eq!(s.bindings.len(), 1 + 4 * 3, "{:?}", s.bindings);
     }
 
     /// A product without batch dims (`BATCHED` false) keeps no loop in

@@ -338,14 +338,18 @@ fn check_row_sums(what: &str, a: &Tensor, a_vals: &[f32], b: &Tensor, b_vals: &[
 
 #[test]
 fn matmul_and_row_sums_give_the_product_and_the_sums_of_the_rows() {
-    // Where the narrow kernel makes the sums (at most 16 rows, more
-    // columns than rows): W2's weight gradient, rows that are not a whole
-    // number of quads, k not a multiple of 4, one row, 16 rows.
+    // Where the narrow kernel makes the sums (upright: no more rows than
+    // columns, and at most 16 rows or too few 32 x 32 blocks for the
+    // register kernel): W2's weight gradient, rows that are not a whole
+    // number of quads, k not a multiple of 4, one row, 16 rows, and
+    // several blocks of 16 rows, the last one partial.
     for (sa, sb) in [
         ([10, 64], [64, 784]),
         ([13, 63], [63, 40]),
         ([1, 5], [5, 9]),
         ([16, 7], [7, 300]),
+        ([50, 64], [64, 256]),
+        ([20, 9], [9, 40]),
     ] {
         let (a, av, b, bv) = operands(&sa, &sb, 60);
         check_row_sums("narrow", &a, &av, &b, &bv);
@@ -355,6 +359,11 @@ fn matmul_and_row_sums_give_the_product_and_the_sums_of_the_rows() {
     let (g, gv, x, xv) = operands(&[64, 10], &[64, 784], 61);
     let gt: Vec<f32> = (0..640).map(|i| gv[(i % 64) * 10 + i / 64]).collect();
     check_row_sums("gᵀ", &g.t(), &gt, &x, &xv);
+    // gᵀ of a copy whose rows are padded to whole quads (what Linear's
+    // backward passes when its other product needs aligned rows): read as
+    // vec4s, column-major.
+    let padded = g.try_aligned_for_matmul(&[(1024, 1024)]).expect("a copy");
+    check_row_sums("padded gᵀ", &padded.t(), &gt, &x, &xv);
     let (wide, wv, b, bv) = operands(&[10, 34], &[33, 50], 62);
     let a = wide.narrow(1, 1, 33);
     check_row_sums("offset view", &a, &view_values(&wv, &a), &b, &bv);
