@@ -1,6 +1,7 @@
-// Fused optimizer updates, one invocation per parameter element: each entry
-// point reads the gradient, updates the state buffers and the parameter in
-// place, with the formulas of PyTorch's torch.optim documentation.
+// Fused optimizer updates, one invocation per parameter element (4 in the
+// multi-tensor quad kernels at the end): each entry point reads the
+// gradient, updates the state buffers and the parameter in place, with the
+// formulas of PyTorch's torch.optim documentation.
 //
 // Every tensor is dense but may start at an offset in its buffer, hence the
 // *_offset fields. Scalars that PyTorch computes in Python floats (bias
@@ -269,7 +270,8 @@ fn rmsprop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 // Up to 4 parameters per dispatch (PyTorch's `foreach` implementations):
 // one training step's update costs a dispatch per 4 parameters instead of
 // one per parameter. Workgroups first_group[s] .. first_group[s + 1] - 1
-// update slot s, WORKGROUP_SIZE elements each; a slot with numel 0 is
+// update slot s, WORKGROUP_SIZE elements each (4 times as many in the
+// quad kernels); a slot with numel 0 is
 // unused (the host binds slot 0's buffers there). The slot is the same for
 // a whole workgroup, so the switch below does not diverge. AMSGrad keeps
 // the single-tensor `adam`.
@@ -460,14 +462,18 @@ fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 // written as vec4s: the host takes these when every tensor of a dispatch
 // starts on 16 bytes (pool buffers are whole multiples of 64 bytes). On
 // lavapipe a storage access is a loop over the SIMD lanes whatever its
-// width, and W2's update (Linear(784, 10), 7,850 elements) took about 120
-// us as scalars; see BENCHMARKS.md.
+// width: W2's update (Linear(784, 10), 7,850 elements) took 285 us a call
+// as scalars under `WGRAD_PROFILE=1`, against 125 us for a sum of 10
+// values (BENCHMARKS.md, thirteenth stop).
 //
 // A tensor's last quad may hold fewer than 4 of its elements: it is read
-// whole (the rest lies in the same buffer) and written element by element,
-// so elements past the tensor's end, which may be another tensor's, are
-// never written. The updates are the scalar functions above, applied per
-// component, so results are bit-identical to the scalar kernels'.
+// whole (the rest lies in the same buffer) and written element by element.
+// WGSL lets a component's store rewrite its whole vector, so what keeps
+// the rest of that quad intact is that nothing else writes it during the
+// dispatch: every tensor here starts on 16 bytes and none overlap, so no
+// two share a quad, and a tensor outside the dispatch is not written by
+// it. The updates are the scalar functions above, applied per component,
+// so results are bit-identical to the scalar kernels'.
 
 @group(0) @binding(30) var<storage, read_write> param4_0: array<vec4<f32>>;
 @group(0) @binding(31) var<storage, read_write> param4_1: array<vec4<f32>>;
@@ -488,9 +494,10 @@ fn adam_multi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 
 // Slots the quad kernels serve, 1 to 4: the code of the others is cut
 // before the driver sees it (`runtime/specialize.rs`), so a model with
-// 2 parameters (W2) gets a kernel of a half the loads and stores, which
-// lavapipe compiles and runs in less time. The host balances a step's
-// parameters over its dispatches so that they all take one pipeline.
+// 2 parameters (W2) gets a kernel of half the loads and stores, which
+// lavapipe compiled in 0.06 s against 0.09 s for 4 slots. The host
+// spreads a step's parameters over its dispatches so that they all take
+// one pipeline.
 override SLOTS: u32 = 4u;
 
 // `opaque4` and `opaque_f32` for the quads' kernels, which must name a

@@ -8,10 +8,11 @@
 //! is hidden behind compute when `(both - compute) / batches` (what loading
 //! adds to a step) is well below `load / batches` (what it costs alone);
 //! both are reported in microseconds per batch. `both - compute` is taken
-//! within each run (the two loops back to back), and its median reported:
-//! the machine's speed moves between runs by more than loading costs. It
-//! can come out below zero when loading hides entirely and the second loop
-//! ran in a faster moment than the first.
+//! within each run (the two loops back to back, each first in every other
+//! run), and its median reported: the machine's speed moves between runs
+//! by more than loading costs. It can come out below zero when loading
+//! hides entirely and the second loop ran in a faster moment than the
+//! first.
 
 use std::time::{Duration, Instant};
 
@@ -74,7 +75,7 @@ pub fn run(rt: &Runtime, data: &std::path::Path) -> Result<Vec<Line>, String> {
 
     let (mut rate, mut load, mut compute, mut both, mut added) =
         (vec![], vec![], vec![], vec![], vec![]);
-    for _ in 0..RUNS {
+    for run in 0..RUNS {
         let t = time(|| {
             for (xb, _) in &loader {
                 drop(xb);
@@ -92,22 +93,36 @@ pub fn run(rt: &Runtime, data: &std::path::Path) -> Result<Vec<Line>, String> {
             })?
             .as_secs_f64(),
         );
-        let alone =
-            time(|| (0..batches).try_for_each(|_| work.run(&first).map(drop)))?.as_secs_f64();
-        let with_loading = time(|| {
-            loader
-                .iter()
-                .try_for_each(|(xb, _)| work.run(&xb).map(drop))
-        })?
-        .as_secs_f64();
+        let run_alone = || {
+            time(|| (0..batches).try_for_each(|_| work.run(&first).map(drop)))
+                .map(|t| t.as_secs_f64())
+        };
+        let run_with_loading = || {
+            time(|| {
+                loader
+                    .iter()
+                    .try_for_each(|(xb, _)| work.run(&xb).map(drop))
+            })
+            .map(|t| t.as_secs_f64())
+        };
+        // Each loop goes first in every other run, so that the machine
+        // speeding up or slowing down within a run favours neither.
+        let (alone, with_loading) = if run % 2 == 0 {
+            let alone = run_alone()?;
+            (alone, run_with_loading()?)
+        } else {
+            let with_loading = run_with_loading()?;
+            (run_alone()?, with_loading)
+        };
         compute.push(alone);
         both.push(with_loading);
         added.push(with_loading - alone);
     }
-    let (load, compute, both) = (median(load), median(compute), median(both));
+    let (load, compute, both, added) = (median(load), median(compute), median(both), median(added));
     println!(
         "dataloader: per epoch of {batches} batches: load alone {load:.3}s, \
-         compute alone {compute:.3}s, both in one loop {both:.3}s"
+         compute alone {compute:.3}s, both in one loop {both:.3}s, \
+         loading added to the loop {added:.3}s (median of the runs' differences)"
     );
     let per_batch = |s: f64| 1e6 * s / batches as f64;
     Ok(vec![
@@ -119,7 +134,7 @@ pub fn run(rt: &Runtime, data: &std::path::Path) -> Result<Vec<Line>, String> {
         ),
         (
             "dataloader_added_to_step".to_string(),
-            per_batch(median(added)),
+            per_batch(added),
             "us/batch",
         ),
     ])

@@ -233,12 +233,15 @@ impl Tensor {
     /// `(self @ b, self.sum_dim(1, false))` for matrices `self: [m, k]` and
     /// `b: [k, n]`: how autograd's Linear backward gets its weight and
     /// bias gradients (`gᵀ @ x` and `Σ_rows g`). Where the narrow register
-    /// kernel computes the product in its own orientation (at most 16
-    /// rows, more columns than rows: a Linear layer's weight gradient with
-    /// few outputs, on CPU adapters), the invocations of its first block
-    /// of columns add up `self`'s rows from the blocks they load anyway,
-    /// and the sums cost no dispatch of their own; elsewhere (and for an
-    /// integer `self`) they are a separate `sum_dim`.
+    /// kernel computes the product in its own orientation (no more rows
+    /// than columns, and at most 16 rows or too few 32 x 32 blocks for the
+    /// register kernel: a Linear layer's weight gradient with fewer
+    /// outputs than inputs, on CPU adapters), every invocation adds up
+    /// `self`'s rows from the blocks it loads anyway, those of the first
+    /// block of columns store them, and the sums cost no dispatch of their
+    /// own; elsewhere (and for an integer `self`) they are a separate
+    /// `sum_dim`. The two add in different orders, so the sums' last bits
+    /// depend on which ran.
     pub fn try_matmul_and_row_sums(&self, b: &Tensor) -> Result<(Tensor, Tensor)> {
         let (sa, sb) = (self.shape(), b.shape());
         if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {

@@ -21,7 +21,7 @@ use crate::shaders::OPTIM;
 use crate::tensor::Tensor;
 
 /// Parameters per dispatch at most (the shader's 4 slots).
-const SLOTS: usize = 4;
+const MAX_SLOTS: usize = 4;
 /// Storage buffers the multi-tensor kernels bind (4 slots of 4 tensors).
 const BUFFERS: u32 = 16;
 
@@ -123,22 +123,26 @@ fn reads_as_quads(t: &Tensor) -> bool {
 /// Parameters per dispatch for `params` of them: as few dispatches as 4
 /// slots allow, and the parameters spread evenly over them, so that every
 /// dispatch of a step takes the same quad pipeline (`SLOTS` in the shader:
-/// 3 for 6 parameters, 2 for W2's 2) and none carries more slots' code
-/// than it needs.
+/// 3 for 6 parameters, 2 for W2's 2) with as few slots' code as that
+/// allows (a last, shorter dispatch leaves one slot unused: 5 parameters
+/// are 3 + 2).
 fn per_dispatch(params: usize) -> usize {
-    let dispatches = params.div_ceil(SLOTS).max(1);
+    let dispatches = params.div_ceil(MAX_SLOTS).max(1);
     params.div_ceil(dispatches).max(1)
 }
 
-/// Dispatches `entry` over up to `per_dispatch` slots; `tail` follows the
-/// shared `Slots` header in the params.
+/// Dispatches `entry` over `slots`, at most `slots_kept` of them (the quad
+/// kernel keeps that many slots' code); `tail` follows the shared `Slots`
+/// header in the params.
 fn dispatch_multi(
     op: &'static str,
     entry: MultiEntry,
-    per_dispatch: usize,
+    slots_kept: usize,
     slots: &[SlotTensors],
     tail: &[u32],
 ) -> Result<()> {
+    // A slot past those the kernel keeps would run and update nothing.
+    debug_assert!(slots.len() <= slots_kept && slots_kept <= MAX_SLOTS);
     let quads = slots.iter().flatten().all(reads_as_quads);
     let per_invocation = if quads { 4 } else { 1 };
     let group = WORKGROUP_SIZE as usize;
@@ -169,7 +173,7 @@ fn dispatch_multi(
     // The scalar kernels bind 10.., the quad kernels 30...
     let first_binding = if quads { 30 } else { 10 };
     let mut bindings = Vec::with_capacity(16);
-    for s in 0..SLOTS {
+    for s in 0..MAX_SLOTS {
         // Unused slots bind slot 0's buffers again; they are never touched.
         let tensors = slots.get(s).unwrap_or(&slots[0]);
         for (k, t) in tensors.iter().enumerate() {
@@ -180,7 +184,7 @@ fn dispatch_multi(
         }
     }
     let (entry, constants) = if quads {
-        (entry.quads, vec![("SLOTS", per_dispatch as f64)])
+        (entry.quads, vec![("SLOTS", slots_kept as f64)])
     } else {
         (entry.scalar, vec![])
     };
