@@ -177,6 +177,20 @@ fn operand(t: &Tensor, batch: &[usize], quads: Quads) -> Result<Operand> {
     Ok(read(&view, false, if rows == 1 { 0 } else { ld }))
 }
 
+/// Errors unless `a` and `b` are matrices `[m, k]` and `[k, n]`, naming
+/// `op` and both shapes.
+fn check_matrices(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    let (sa, sb) = (a.shape(), b.shape());
+    if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
+        return Err(TensorError::ShapeMismatch {
+            op,
+            lhs: sa.to_vec(),
+            rhs: sb.to_vec(),
+        });
+    }
+    Ok(())
+}
+
 /// The shared shape rules of `matmul`: 1-D operands are promoted (and the
 /// added dim dropped from the result), batch dims broadcast.
 fn matmul_shapes(a: &[usize], b: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
@@ -243,14 +257,7 @@ impl Tensor {
     /// `sum_dim`. The two add in different orders, so the sums' last bits
     /// depend on which ran.
     pub fn try_matmul_and_row_sums(&self, b: &Tensor) -> Result<(Tensor, Tensor)> {
-        let (sa, sb) = (self.shape(), b.shape());
-        if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
-            return Err(TensorError::ShapeMismatch {
-                op: "matmul_and_row_sums (needs [m, k] and [k, n])",
-                lhs: sa.to_vec(),
-                rhs: sb.to_vec(),
-            });
-        }
+        check_matrices("matmul_and_row_sums (needs [m, k] and [k, n])", self, b)?;
         let fuse = self.dtype == DType::F32;
         let (product, sums) = self.product(b, MatmulKernel::current(), None, fuse)?;
         let sums = match sums {
@@ -266,15 +273,8 @@ impl Tensor {
     /// kernels store, so Linear's bias costs no dispatch of its own on CPU
     /// adapters; with the tiled kernel (GPUs) it is a separate add.
     pub fn try_addmm(bias: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        let (sa, sb) = (a.shape(), b.shape());
-        if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
-            return Err(TensorError::ShapeMismatch {
-                op: "addmm (needs [m, k] and [k, n])",
-                lhs: sa.to_vec(),
-                rhs: sb.to_vec(),
-            });
-        }
-        let n = sb[1];
+        check_matrices("addmm (needs [m, k] and [k, n])", a, b)?;
+        let n = b.shape()[1];
         if bias.shape() == [n] && bias.dtype == DType::F32 {
             // A dense view is read in place, at its offset.
             let bias = if bias.is_contiguous() {
@@ -448,14 +448,7 @@ impl Tensor {
 
     /// The product of two matrices (`torch.mm`): `[m, k] @ [k, n] -> [m, n]`.
     pub fn try_mm(&self, other: &Tensor) -> Result<Tensor> {
-        let (a, b) = (self.shape(), other.shape());
-        if a.len() != 2 || b.len() != 2 || a[1] != b[0] {
-            return Err(TensorError::ShapeMismatch {
-                op: "mm (needs [m, k] and [k, n])",
-                lhs: a.to_vec(),
-                rhs: b.to_vec(),
-            });
-        }
+        check_matrices("mm (needs [m, k] and [k, n])", self, other)?;
         self.try_matmul(other)
     }
 
