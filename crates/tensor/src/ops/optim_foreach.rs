@@ -183,14 +183,15 @@ fn dispatch_multi(
             });
         }
     }
-    let (entry, constants) = if quads {
-        (entry.quads, vec![("SLOTS", slots_kept as f64)])
+    let slots_constant = [("SLOTS", slots_kept as f64)];
+    let (entry, constants): (_, &[_]) = if quads {
+        (entry.quads, &slots_constant)
     } else {
-        (entry.scalar, vec![])
+        (entry.scalar, &[])
     };
     dispatch_1d(
         Kernel::new(&OPTIM, entry),
-        &constants,
+        constants,
         &p,
         &bindings,
         groups * group,
