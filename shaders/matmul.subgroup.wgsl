@@ -1,34 +1,77 @@
 // Patch of `matmul.wgsl` (see `crates/tensor/src/shaders.rs`): its register
-// kernels (`matmul`, `matmul_narrow`) for adapters with subgroups of at least 8 invocations (lavapipe: 8).
-//
-// In `matmul` every invocation of a workgroup multiplies the same rows of a,
-// so each loads all 8 blocks of them at every step of k, and on a CPU
-// driver a storage load is a loop over the lanes. Here lane l loads only row
-// quad l and the others take it by subgroupShuffle: 36 vec4 loads per step
-// instead of 64. Measured at n = 1024 on lavapipe: 48.3 GFLOP/s against 38.7
-// for `matmul.wgsl` in the same session (`cargo xtask bench --only w1`).
+// kernels (`matmul`, `matmul_narrow`) for adapters with subgroups of at
+// least 8 invocations (lavapipe: 8), where the lanes of a workgroup share
+// what they load by subgroup shuffles instead of each loading it: on a CPU
+// driver a storage load is a loop over the lanes, a shuffle by a constant
+// lane or lane mask a few vector instructions.
 
 // @swap matmul-helpers
 // Row quad l's block of a, as lane l loaded it.
 fn lane_block(m: mat4x4<f32>, l: u32) -> mat4x4<f32> {
     return mat4x4<f32>(subgroupShuffle(m[0], l), subgroupShuffle(m[1], l), subgroupShuffle(m[2], l), subgroupShuffle(m[3], l));
 }
+
+// The block that lane `lane ^ x` holds as `m`.
+fn xor_block(m: mat4x4<f32>, x: u32) -> mat4x4<f32> {
+    return mat4x4<f32>(subgroupShuffleXor(m[0], x), subgroupShuffleXor(m[1], x), subgroupShuffleXor(m[2], x), subgroupShuffleXor(m[3], x));
+}
 // @end
 
-// @swap matmul-entry
-fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-// @end
-
-// @swap matmul-rows
-        let mine = a_block(offs.x, r0 + 4u * lane, k, live);
-        update_row(0u, lane_block(mine, 0u));
-        update_row(1u, lane_block(mine, 1u));
-        update_row(2u, lane_block(mine, 2u));
-        update_row(3u, lane_block(mine, 3u));
-        update_row(4u, lane_block(mine, 4u));
-        update_row(5u, lane_block(mine, 5u));
-        update_row(6u, lane_block(mine, 6u));
-        update_row(7u, lane_block(mine, 7u));
+// @swap matmul-kernel
+// The 8 lanes of a workgroup as a 2 x 4 grid of 32 x 32 blocks: lane l
+// computes rows 32 (l / 4).. of the workgroup's 64 and columns 32 (l % 4)..
+// of its 128. Lanes l and l ^ 4 need the same columns of b and each loads
+// half of them; the 4 lanes of a grid row need the same rows of a and each
+// loads a quarter: 24 vec4 loads per lane and step of k, where the 1 x 8
+// arrangement of `matmul.wgsl` takes 64 (36 with a's rows shared, as this
+// kernel did until the fourteenth stop). The rest comes by shuffles with a
+// constant lane mask. Measured at n = 1024 on lavapipe, alternating runs:
+// 53-55 GFLOP/s against 42-49 with a's rows shared (BENCHMARKS.md).
+//
+// Which block a lane's accumulators hold depends on the lane, so the
+// shuffles' masks are constants: accumulator row g is the row quad that
+// lane `l ^ (g / 2)` loaded as its (g % 2)-th, and column blocks 0-3 are
+// the half this lane loaded, 4-7 its partner's.
+@compute @workgroup_size(WG_X)
+fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let zs = p.batch_start + wid.z;
+    let offs = batch_offsets(zs);
+    let grid_row = lane / 4u;
+    let grid_col = lane % 4u;
+    let r0 = p.row_start + (2u * wid.y + grid_row) * TM;
+    let c0 = p.col_start + (4u * wid.x + grid_col) * TN;
+    // This lane's half of the columns and quarter of the rows.
+    let own_cols = c0 + 16u * grid_row;
+    let own_rows = r0 + 8u * grid_col;
+    let kend = opaque(p.k);
+    for (var k = 0u; k < kend; k += 4u) {
+        let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
+        bq[0] = b_block(offs.y, own_cols, k, live);
+        bq[1] = b_block(offs.y, own_cols + 4u, k, live);
+        bq[2] = b_block(offs.y, own_cols + 8u, k, live);
+        bq[3] = b_block(offs.y, own_cols + 12u, k, live);
+        bq[4] = xor_block(bq[0], 4u);
+        bq[5] = xor_block(bq[1], 4u);
+        bq[6] = xor_block(bq[2], 4u);
+        bq[7] = xor_block(bq[3], 4u);
+        let a0 = a_block(offs.x, own_rows, k, live);
+        let a1 = a_block(offs.x, own_rows + 4u, k, live);
+        update_row(0u, a0);
+        update_row(1u, a1);
+        update_row(2u, xor_block(a0, 1u));
+        update_row(3u, xor_block(a1, 1u));
+        update_row(4u, xor_block(a0, 2u));
+        update_row(5u, xor_block(a1, 2u));
+        update_row(6u, xor_block(a0, 3u));
+        update_row(7u, xor_block(a1, 3u));
+    }
+    let cz = zs * p.m * p.n;
+    let partner_cols = c0 + 16u - 16u * grid_row;
+    for (var g = 0u; g < opaque(TM / 4u); g++) {
+        let row_quad = 2u * (grid_col ^ (g / 2u)) + g % 2u;
+        store_row(cz, g, r0 + 4u * row_quad, own_cols, partner_cols);
+    }
+}
 // @end
 
 // @swap matmul-narrow-entry
@@ -36,8 +79,8 @@ fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 // @end
 
 // @swap matmul-narrow-rows
-        // As in `matmul`: lane l loads row quad l, lanes past TM_QUADS
-        // clamped rows nobody takes.
+        // Lane l loads row quad l and the others take it by shuffles;
+        // lanes past TM_QUADS load clamped rows nobody takes.
         let mine = a_block(offs.x, r0 + 4u * lane, k, live);
         narrow_update_row(0u, lane_block(mine, 0u));
         if (TM_QUADS > 1u) { narrow_update_row(1u, lane_block(mine, 1u)); }

@@ -243,7 +243,8 @@ fn store_block(cz: u32, r0: u32, c0: u32, blk: mat4x4<f32>) {
 // ~37 (and ~4 s to compile per pipeline; 48 x 32 took 20 s).
 // The 8 invocations of a workgroup lie side by side along n, so all lanes
 // read the same rows of a (cache hits) and 256 contiguous columns of b; a
-// 4 x 2 arrangement was 40% slower.
+// 4 x 2 arrangement was 40% slower. (With subgroups, where lanes pass each
+// other what they load, `matmul.subgroup.wgsl` arranges them 2 x 4.)
 // Accumulators and blocks are private arrays indexed only by constants
 // (after inlining), so they become plain values; loops over them would index
 // them dynamically, which the driver does with per-lane gathers (3x slower).
@@ -286,26 +287,26 @@ fn pick(a: mat4x4<f32>, b: mat4x4<f32>, take: bool) -> mat4x4<f32> {
     return mat4x4<f32>(select(a[0], b[0], take), select(a[1], b[1], take), select(a[2], b[2], take), select(a[3], b[3], take));
 }
 
-// Row quad g's 8 blocks, one store site per column quad.
-fn store_row(cz: u32, g: u32, r0: u32, c0: u32) {
-    let r = r0 + 4u * g;
-    store_block(cz, r, c0, with_bias(acc_block(g, 0u), r, c0));
-    store_block(cz, r, c0 + 4u, with_bias(acc_block(g, 1u), r, c0 + 4u));
-    store_block(cz, r, c0 + 8u, with_bias(acc_block(g, 2u), r, c0 + 8u));
-    store_block(cz, r, c0 + 12u, with_bias(acc_block(g, 3u), r, c0 + 12u));
-    store_block(cz, r, c0 + 16u, with_bias(acc_block(g, 4u), r, c0 + 16u));
-    store_block(cz, r, c0 + 20u, with_bias(acc_block(g, 5u), r, c0 + 20u));
-    store_block(cz, r, c0 + 24u, with_bias(acc_block(g, 6u), r, c0 + 24u));
-    store_block(cz, r, c0 + 28u, with_bias(acc_block(g, 7u), r, c0 + 28u));
+// Accumulator row g's 8 blocks, stored at rows r..r + 4: blocks 0-3 at
+// columns lo.., 4-7 at hi.. (here hi = lo + 16; the subgroup variant swaps
+// the halves on half of its lanes). One store site per column quad.
+fn store_row(cz: u32, g: u32, r: u32, lo: u32, hi: u32) {
+    store_block(cz, r, lo, with_bias(acc_block(g, 0u), r, lo));
+    store_block(cz, r, lo + 4u, with_bias(acc_block(g, 1u), r, lo + 4u));
+    store_block(cz, r, lo + 8u, with_bias(acc_block(g, 2u), r, lo + 8u));
+    store_block(cz, r, lo + 12u, with_bias(acc_block(g, 3u), r, lo + 12u));
+    store_block(cz, r, hi, with_bias(acc_block(g, 4u), r, hi));
+    store_block(cz, r, hi + 4u, with_bias(acc_block(g, 5u), r, hi + 4u));
+    store_block(cz, r, hi + 8u, with_bias(acc_block(g, 6u), r, hi + 8u));
+    store_block(cz, r, hi + 12u, with_bias(acc_block(g, 7u), r, hi + 12u));
 }
 
 // @swap matmul-helpers
 // @end
 
+// @swap matmul-kernel
 @compute @workgroup_size(WG_X)
-// @swap matmul-entry
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-// @end
     let zs = p.batch_start + wid.z;
     let offs = batch_offsets(zs);
     let r0 = p.row_start + wid.y * TM;
@@ -323,9 +324,8 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         bq[5] = b_block(offs.y, c0 + 20u, k, live);
         bq[6] = b_block(offs.y, c0 + 24u, k, live);
         bq[7] = b_block(offs.y, c0 + 28u, k, live);
-        // Every invocation loads the same rows of a (`matmul.subgroup.wgsl`
-        // shares them instead).
-        // @swap matmul-rows
+        // Every invocation loads the same rows of a
+        // (`matmul.subgroup.wgsl` shares rows and columns between lanes).
         update_row(0u, a_block(offs.x, r0, k, live));
         update_row(1u, a_block(offs.x, r0 + 4u, k, live));
         update_row(2u, a_block(offs.x, r0 + 8u, k, live));
@@ -334,13 +334,13 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         update_row(5u, a_block(offs.x, r0 + 20u, k, live));
         update_row(6u, a_block(offs.x, r0 + 24u, k, live));
         update_row(7u, a_block(offs.x, r0 + 28u, k, live));
-        // @end
     }
     let cz = zs * p.m * p.n;
     for (var g = 0u; g < opaque(TM / 4u); g++) {
-        store_row(cz, g, r0, c0);
+        store_row(cz, g, r0 + 4u * g, c0, c0 + 16u);
     }
 }
+// @end
 
 // ---------------------------------------------------------------------------
 // Narrow register kernel: the register kernel's scheme for products too

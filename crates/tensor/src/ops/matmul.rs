@@ -28,9 +28,12 @@ pub enum MatmulKernel {
     /// load costs a loop over the SIMD lanes and barriers are coroutine
     /// switches (on lavapipe about 30 times faster than `Tiled`).
     Register,
-    /// `Register` with the rows of `a` loaded once per workgroup and shared
-    /// by subgroup shuffles (`shaders/matmul.subgroup.wgsl`): on lavapipe
-    /// 48.3 against 38.7 GFLOP/s at n = 1024. Needs subgroups of at least 8
+    /// `Register` with a workgroup's lanes sharing what they load by
+    /// subgroup shuffles (`shaders/matmul.subgroup.wgsl`): its 8 lanes
+    /// compute a 64 x 128 block as a 2 x 4 grid of 32 x 32 blocks, each
+    /// lane loading a quarter of the block's rows of `a` and half of its
+    /// columns of `b`. On lavapipe 53-55 GFLOP/s at n = 1024, where
+    /// `Register` makes about 39. Needs subgroups of at least 8
     /// invocations ([`AdapterSummary::subgroups_of_8`]); elsewhere it runs
     /// as `Register`.
     ///
@@ -48,6 +51,9 @@ const REGISTER_COLS: usize = 32;
 /// Invocations per workgroup of the register kernel, side by side along
 /// the columns (`WG_X`).
 const REGISTER_WORKGROUP: usize = 8;
+/// The subgroup register kernel's lanes: a grid of 2 x 4 blocks.
+const GRID_ROWS: usize = 2;
+const GRID_COLS: usize = 4;
 /// The tiled kernel's output tile is `TILE x TILE` (`TILE` in the shader).
 const TILE: usize = 64;
 /// Workgroups per grid dimension that every adapter allows.
@@ -505,9 +511,9 @@ struct Plan {
     /// `TN_QUADS` of the narrow register kernel: column quads per
     /// invocation.
     col_quads: usize,
-    /// The register kernels share a's rows by subgroup shuffles
-    /// (`matmul.subgroup.wgsl`).
-    shared_rows: bool,
+    /// The register kernels share their loads between lanes by subgroup
+    /// shuffles (`matmul.subgroup.wgsl`).
+    shared_loads: bool,
 }
 
 /// The register kernel is used for products of more than 16 rows when it
@@ -547,7 +553,7 @@ impl Plan {
             transposed: false,
             row_quads: REGISTER_ROWS / 4,
             col_quads: NARROW_COL_QUADS,
-            shared_rows: false,
+            shared_loads: false,
         };
         if kernel == MatmulKernel::Tiled {
             return plan;
@@ -556,12 +562,16 @@ impl Plan {
         // side goes along n (transposing if needed).
         plan.transposed = m > n;
         let (rows, cols) = if plan.transposed { (n, m) } else { (m, n) };
-        plan.shared_rows = kernel == MatmulKernel::RegisterSubgroup;
+        plan.shared_loads = kernel == MatmulKernel::RegisterSubgroup;
         let row_block = 4 * plan.row_quads;
         let invocations = rows.div_ceil(row_block) * cols.div_ceil(REGISTER_COLS) * batches;
         if rows > 4 * NARROW_ROW_QUADS && invocations >= REGISTER_MIN_INVOCATIONS {
             plan.entry = "matmul";
-            plan.block = (row_block, REGISTER_COLS * REGISTER_WORKGROUP);
+            plan.block = if plan.shared_loads {
+                (GRID_ROWS * row_block, GRID_COLS * REGISTER_COLS)
+            } else {
+                (row_block, REGISTER_WORKGROUP * REGISTER_COLS)
+            };
             return plan;
         }
         // The narrow kernel for everything else: at most 16 rows per
@@ -636,7 +646,7 @@ fn dispatch_chunks(
     let (rows, cols) = plan.block;
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
     let bias_offset = bias.map_or(0, |t| t.layout.offset) as u32;
-    let shader = if plan.shared_rows {
+    let shader = if plan.shared_loads {
         &MATMUL_SUBGROUP
     } else {
         &MATMUL
@@ -674,15 +684,27 @@ mod tests {
         let plan = |m, n| Plan::choose(MatmulKernel::Register, m, n, 1);
         let p = plan(1024, 1024);
         assert_eq!(
-            (p.entry, p.transposed, p.row_quads, p.shared_rows),
-            ("matmul", false, 8, false)
+            (p.entry, p.transposed, p.row_quads, p.shared_loads, p.block),
+            ("matmul", false, 8, false, (32, 256))
         );
         let p = Plan::choose(MatmulKernel::RegisterSubgroup, 1024, 1024, 1);
-        assert_eq!((p.entry, p.row_quads, p.shared_rows), ("matmul", 8, true));
+        assert_eq!(
+            (p.entry, p.row_quads, p.shared_loads, p.block),
+            ("matmul", 8, true, (64, 128))
+        );
         let p = plan(17, 3000);
         assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", false, 8));
         let p = plan(3000, 20);
         assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", true, 8));
+        // The grid kernel's edge cases in `tests/ops/matmul.rs`.
+        let grid = |m, n, batches| {
+            let p = Plan::choose(MatmulKernel::RegisterSubgroup, m, n, batches);
+            (p.entry, p.transposed)
+        };
+        assert_eq!(grid(40, 1000, 1), ("matmul", false));
+        assert_eq!(grid(100, 300, 1), ("matmul", false));
+        assert_eq!(grid(300, 100, 1), ("matmul", true));
+        assert_eq!(grid(40, 200, 3), ("matmul", false));
         // Linear(30, 600) and its transpose at batch 64, as addmm's test
         // has them.
         assert_eq!(plan(64, 600).entry, "matmul");
@@ -692,7 +714,7 @@ mod tests {
         // (4, 2), upright and transposed.
         let narrow = |m, n, batches| {
             let p = Plan::choose(MatmulKernel::RegisterSubgroup, m, n, batches);
-            assert_eq!((p.entry, p.shared_rows), ("matmul_narrow", true));
+            assert_eq!((p.entry, p.shared_loads), ("matmul_narrow", true));
             (p.transposed, p.row_quads, p.col_quads)
         };
         assert_eq!(narrow(64, 10, 1), (true, 3, 1));

@@ -134,8 +134,14 @@ fn matrix_products_match_the_cpu_at_tile_edges_and_odd_sizes() {
 #[test]
 fn every_kernel_plan_matches_the_cpu() {
     let sizes = [
-        (17, 25, 3000),  // register, one row past the narrow kernel's 16
-        (3000, 37, 20),  // register, transposed (c^T = b^T a^T)
+        (17, 25, 3000), // register, one row past the narrow kernel's 16
+        (3000, 37, 20), // register, transposed (c^T = b^T a^T)
+        // The subgroup register kernel's 64 x 128 blocks, cut at their
+        // edges: its second grid row of lanes partly past m (40 rows), its
+        // last workgroup's lanes partly or wholly past n (1000, 300).
+        (40, 33, 1000),
+        (100, 7, 300),
+        (300, 7, 100),   // transposed
         (6, 25, 3000),   // narrow 8 x 8, many columns
         (3, 9, 2000),    // narrow 4 x 8
         (16, 150, 1200), // narrow 16 x 8
@@ -157,6 +163,9 @@ fn every_kernel_plan_matches_the_cpu() {
     // A convolution as a batched product: one weight for 7 images.
     let (w, wv, cols, colsv) = operands(&[16, 54], &[7, 54, 36], 120);
     check("[16, 54] @ [7, 54, 36]", &w, &wv, &cols, &colsv);
+    // The register kernels over a batch.
+    let (a, av, b, bv) = operands(&[3, 40, 9], &[3, 9, 200], 121);
+    check("[3, 40, 9] @ [3, 9, 200]", &a, &av, &b, &bv);
 }
 
 #[test]
