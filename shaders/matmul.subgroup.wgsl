@@ -6,9 +6,9 @@
 // lane or lane mask a few vector instructions.
 
 // @swap matmul-helpers
-// Row quad l's block of a, as lane l loaded it.
-fn lane_block(m: mat4x4<f32>, l: u32) -> mat4x4<f32> {
-    return mat4x4<f32>(subgroupShuffle(m[0], l), subgroupShuffle(m[1], l), subgroupShuffle(m[2], l), subgroupShuffle(m[3], l));
+// Lanes l0 .. l0 + 3's quads q, as the columns of a matrix.
+fn quads_of_lanes(q: vec4<f32>, l0: u32) -> mat4x4<f32> {
+    return mat4x4<f32>(subgroupShuffle(q, l0), subgroupShuffle(q, l0 + 1u), subgroupShuffle(q, l0 + 2u), subgroupShuffle(q, l0 + 3u));
 }
 
 // The block that lane `lane ^ x` holds as `m`.
@@ -79,11 +79,22 @@ fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 // @end
 
 // @swap matmul-narrow-rows
-        // Lane l loads row quad l and the others take it by shuffles;
-        // lanes past TM_QUADS load clamped rows nobody takes.
-        let mine = a_block(offs.x, r0 + 4u * lane, k, live);
-        narrow_update_row(0u, lane_block(mine, 0u));
-        if (TM_QUADS > 1u) { narrow_update_row(1u, lane_block(mine, 1u)); }
-        if (TM_QUADS > 2u) { narrow_update_row(2u, lane_block(mine, 2u)); }
-        if (TM_QUADS > 3u) { narrow_update_row(3u, lane_block(mine, 3u)); }
+        // The 4 TM_QUADS quads of a this step needs are spread over the
+        // lanes, lane l loading quad l and, past 8, quad 8 + l (see
+        // `a_quad_at`), instead of lane l loading all 4 of row quad l while
+        // lanes past TM_QUADS load clamped rows nobody takes: 1 or 2 loads
+        // per lane where that took 4 (W2's Linear(784, 10): 2 of its
+        // forward's 8 loads per step of k, 8 scalars of its weight
+        // gradient's 24 for the unaligned gradient). Each block then comes
+        // by shuffles from the 4 lanes that loaded it. W2's forward ran
+        // 1.12-1.14x as fast, its weight gradient 1.06-1.12x (BENCHMARKS.md).
+        let q0 = a_quad(a_quad_at(offs.x, r0 + 4u * (lane / 4u), k, lane % 4u));
+        var q1 = q0;
+        if (TM_QUADS > 2u) {
+            q1 = a_quad(a_quad_at(offs.x, r0 + 8u + 4u * (lane / 4u), k, lane % 4u));
+        }
+        narrow_update_row(0u, a_block_of(quads_of_lanes(q0, 0u), live));
+        if (TM_QUADS > 1u) { narrow_update_row(1u, a_block_of(quads_of_lanes(q0, 4u), live)); }
+        if (TM_QUADS > 2u) { narrow_update_row(2u, a_block_of(quads_of_lanes(q1, 0u), live)); }
+        if (TM_QUADS > 3u) { narrow_update_row(3u, a_block_of(quads_of_lanes(q1, 4u), live)); }
 // @end

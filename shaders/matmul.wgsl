@@ -156,23 +156,35 @@ fn b_quad(i: u32) -> vec4<f32> {
     return vec4<f32>(b[i], b[i + 1u], b[i + 2u], b[i + 3u]);
 }
 
-// A 4 x 4 block of a as a matrix whose column r is a[r0 + r, k..k + 4].
-// Rows past the last are read clamped (and never stored); k + j >= K reads
-// whatever lies there, so callers mask those columns with `live`.
-fn a_block(off: u32, r0: u32, k: u32, live: vec4<bool>) -> mat4x4<f32> {
+// Where quad t (0 to 3) of a's 4 x 4 block at rows r0.. and k.. starts:
+// row r0 + t's 4 values from k on, or with TRANS_A (quads along the rows)
+// row k + t of the stored matrix from r0 on, the first row kept
+// quad-aligned. Rows past the last are read clamped (and never stored);
+// k + t >= K reads whatever lies there (see `a_block_of`).
+fn a_quad_at(off: u32, r0: u32, k: u32, t: u32) -> u32 {
     let last = p.m - 1u;
-    var blk: mat4x4<f32>;
     if (TRANS_A) {
-        // Quads run along the rows; the first row is kept quad-aligned.
-        let i = off + k * p.lda + min(r0, last & ~3u);
-        blk = transpose(mat4x4<f32>(a_quad(i), a_quad(i + p.lda), a_quad(i + 2u * p.lda), a_quad(i + 3u * p.lda)));
-    } else {
-        let rows = min(vec4<u32>(r0, r0 + 1u, r0 + 2u, r0 + 3u), vec4<u32>(last)) * p.lda + off + k;
-        blk = mat4x4<f32>(a_quad(rows.x), a_quad(rows.y), a_quad(rows.z), a_quad(rows.w));
+        return off + (k + t) * p.lda + min(r0, last & ~3u);
+    }
+    return off + min(r0 + t, last) * p.lda + k;
+}
+
+// The block whose quads 0 to 3 (see `a_quad_at`) are the columns of q, as
+// a matrix whose column r is a[r0 + r, k..k + 4], zero where k + j >= K.
+fn a_block_of(q: mat4x4<f32>, live: vec4<bool>) -> mat4x4<f32> {
+    var blk = q;
+    if (TRANS_A) {
+        blk = transpose(q);
     }
     // select, not multiply: past-the-end bits may be NaN.
     let zero = vec4<f32>(0.0);
     return mat4x4<f32>(select(zero, blk[0], live), select(zero, blk[1], live), select(zero, blk[2], live), select(zero, blk[3], live));
+}
+
+// A 4 x 4 block of a as a matrix whose column r is a[r0 + r, k..k + 4].
+fn a_block(off: u32, r0: u32, k: u32, live: vec4<bool>) -> mat4x4<f32> {
+    let q = mat4x4<f32>(a_quad(a_quad_at(off, r0, k, 0u)), a_quad(a_quad_at(off, r0, k, 1u)), a_quad(a_quad_at(off, r0, k, 2u)), a_quad(a_quad_at(off, r0, k, 3u)));
+    return a_block_of(q, live);
 }
 
 // A 4 x 4 block of b as a matrix whose column j is b[k + j, c0..c0 + 4],
