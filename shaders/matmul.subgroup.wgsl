@@ -25,8 +25,9 @@ fn xor_block(m: mat4x4<f32>, x: u32) -> mat4x4<f32> {
 // loads a quarter: 24 vec4 loads per lane and step of k, where the 1 x 8
 // arrangement of `matmul.wgsl` takes 64 (36 with a's rows shared, as this
 // kernel did until the fourteenth stop). The rest comes by shuffles with a
-// constant lane mask. Measured at n = 1024 on lavapipe, alternating runs:
-// 53-55 GFLOP/s against 42-49 with a's rows shared (BENCHMARKS.md).
+// constant lane mask. Measured at n = 1024 on lavapipe, both kernels
+// alternating in one process: 1.10-1.12x as fast as with only a's rows
+// shared (BENCHMARKS.md, fourteenth stop).
 //
 // Which block a lane's accumulators hold depends on the lane, so the
 // shuffles' masks are constants: accumulator row g is the row quad that

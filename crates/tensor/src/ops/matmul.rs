@@ -32,8 +32,8 @@ pub enum MatmulKernel {
     /// subgroup shuffles (`shaders/matmul.subgroup.wgsl`): its 8 lanes
     /// compute a 64 x 128 block as a 2 x 4 grid of 32 x 32 blocks, each
     /// lane loading a quarter of the block's rows of `a` and half of its
-    /// columns of `b`. On lavapipe 53-55 GFLOP/s at n = 1024, where
-    /// `Register` makes about 39. Needs subgroups of at least 8
+    /// columns of `b`. On lavapipe 53 GFLOP/s at n = 1024 (`Register`:
+    /// 38.7 in the third stop's measurement). Needs subgroups of at least 8
     /// invocations ([`AdapterSummary::subgroups_of_8`]); elsewhere it runs
     /// as `Register`.
     ///
