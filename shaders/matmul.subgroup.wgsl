@@ -11,37 +11,49 @@ fn quads_of_lanes(q: vec4<f32>, l0: u32) -> mat4x4<f32> {
     return mat4x4<f32>(subgroupShuffle(q, l0), subgroupShuffle(q, l0 + 1u), subgroupShuffle(q, l0 + 2u), subgroupShuffle(q, l0 + 3u));
 }
 
+// The block that lane l holds as `m`.
+fn lane_block(m: mat4x4<f32>, l: u32) -> mat4x4<f32> {
+    return mat4x4<f32>(subgroupShuffle(m[0], l), subgroupShuffle(m[1], l), subgroupShuffle(m[2], l), subgroupShuffle(m[3], l));
+}
+
 // The block that lane `lane ^ x` holds as `m`.
 fn xor_block(m: mat4x4<f32>, x: u32) -> mat4x4<f32> {
     return mat4x4<f32>(subgroupShuffleXor(m[0], x), subgroupShuffleXor(m[1], x), subgroupShuffleXor(m[2], x), subgroupShuffleXor(m[3], x));
 }
+
+// The register kernel's grid of lanes: 2 rows of 4 (a workgroup covers
+// 64 x 128 of c), or, for products of at most 32 rows, where a second row
+// of lanes would compute nothing, 1 row of 8 (32 x 256).
+override GRID_ROWS: u32 = 2u;
 // @end
 
 // @swap matmul-kernel
-// The 8 lanes of a workgroup as a 2 x 4 grid of 32 x 32 blocks: lane l
-// computes rows 32 (l / 4).. of the workgroup's 64 and columns 32 (l % 4)..
-// of its 128. Lanes l and l ^ 4 need the same columns of b and each loads
-// half of them; the 4 lanes of a grid row need the same rows of a and each
-// loads a quarter: 24 vec4 loads per lane and step of k, where the 1 x 8
-// arrangement of `matmul.wgsl` takes 64 (36 with a's rows shared, as this
-// kernel did until the fourteenth stop). The rest comes by shuffles with a
-// constant lane mask. Measured at n = 1024 on lavapipe, both kernels
-// alternating in one process: 1.10-1.12x as fast as with only a's rows
-// shared (BENCHMARKS.md, fourteenth stop).
+// The 8 lanes of a workgroup as a grid of 32 x 32 blocks, 2 x 4 (or 1 x 8,
+// GRID_ROWS): lane l computes rows 32 (l / 4).. of the workgroup's 64 and
+// columns 32 (l % 4).. of its 128. Lanes l and l ^ 4 need the same
+// columns of b and each loads half of them; the 4 lanes of a grid row
+// need the same rows of a and each loads a quarter: 24 vec4 loads per
+// lane and step of k, where the 1 x 8 row takes 36 (its rows of a shared,
+// its columns of b not) and `matmul.wgsl` 64. The rest comes by shuffles
+// with a constant lane or lane mask. Measured at n = 1024 on lavapipe,
+// both arrangements alternating in one process: the 2 x 4 grid 1.10-1.12x
+// as fast; at 32 rows or fewer the 1 x 8 row 1.6-1.75x (BENCHMARKS.md,
+// fourteenth stop).
 //
-// Which block a lane's accumulators hold depends on the lane, so the
-// shuffles' masks are constants: accumulator row g is the row quad that
-// lane `l ^ (g / 2)` loaded as its (g % 2)-th, and column blocks 0-3 are
-// the half this lane loaded, 4-7 its partner's.
+// In the 2 x 4 grid, which block a lane's accumulators hold depends on
+// the lane, so the shuffles' masks are constants: accumulator row g is the
+// row quad that lane `l ^ (g / 2)` loaded as its (g % 2)-th, and column
+// blocks 0-3 are the half this lane loaded, 4-7 its partner's.
 @compute @workgroup_size(WG_X)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     let zs = p.batch_start + wid.z;
     let offs = batch_offsets(zs);
-    let grid_row = lane / 4u;
-    let grid_col = lane % 4u;
-    let r0 = p.row_start + (2u * wid.y + grid_row) * TM;
-    let c0 = p.col_start + (4u * wid.x + grid_col) * TN;
-    // This lane's half of the columns and quarter of the rows.
+    let grid_cols = WG_X / GRID_ROWS;
+    let grid_row = lane / grid_cols;
+    let grid_col = lane % grid_cols;
+    let r0 = p.row_start + (GRID_ROWS * wid.y + grid_row) * TM;
+    let c0 = p.col_start + (grid_cols * wid.x + grid_col) * TN;
+    // This lane's share of the columns and of the rows.
     let own_cols = c0 + 16u * grid_row;
     let own_rows = r0 + 8u * grid_col;
     let kend = opaque(p.k);
@@ -51,25 +63,42 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id
         bq[1] = b_block(offs.y, own_cols + 4u, k, live);
         bq[2] = b_block(offs.y, own_cols + 8u, k, live);
         bq[3] = b_block(offs.y, own_cols + 12u, k, live);
-        bq[4] = xor_block(bq[0], 4u);
-        bq[5] = xor_block(bq[1], 4u);
-        bq[6] = xor_block(bq[2], 4u);
-        bq[7] = xor_block(bq[3], 4u);
-        let a0 = a_block(offs.x, own_rows, k, live);
-        let a1 = a_block(offs.x, own_rows + 4u, k, live);
-        update_row(0u, a0);
-        update_row(1u, a1);
-        update_row(2u, xor_block(a0, 1u));
-        update_row(3u, xor_block(a1, 1u));
-        update_row(4u, xor_block(a0, 2u));
-        update_row(5u, xor_block(a1, 2u));
-        update_row(6u, xor_block(a0, 3u));
-        update_row(7u, xor_block(a1, 3u));
+        if (GRID_ROWS == 1u) {
+            // Every lane its own 32 columns; lane l loads row quad l.
+            bq[4] = b_block(offs.y, c0 + 16u, k, live);
+            bq[5] = b_block(offs.y, c0 + 20u, k, live);
+            bq[6] = b_block(offs.y, c0 + 24u, k, live);
+            bq[7] = b_block(offs.y, c0 + 28u, k, live);
+            let mine = a_block(offs.x, r0 + 4u * lane, k, live);
+            update_row(0u, lane_block(mine, 0u));
+            update_row(1u, lane_block(mine, 1u));
+            update_row(2u, lane_block(mine, 2u));
+            update_row(3u, lane_block(mine, 3u));
+            update_row(4u, lane_block(mine, 4u));
+            update_row(5u, lane_block(mine, 5u));
+            update_row(6u, lane_block(mine, 6u));
+            update_row(7u, lane_block(mine, 7u));
+        } else {
+            bq[4] = xor_block(bq[0], 4u);
+            bq[5] = xor_block(bq[1], 4u);
+            bq[6] = xor_block(bq[2], 4u);
+            bq[7] = xor_block(bq[3], 4u);
+            let a0 = a_block(offs.x, own_rows, k, live);
+            let a1 = a_block(offs.x, own_rows + 4u, k, live);
+            update_row(0u, a0);
+            update_row(1u, a1);
+            update_row(2u, xor_block(a0, 1u));
+            update_row(3u, xor_block(a1, 1u));
+            update_row(4u, xor_block(a0, 2u));
+            update_row(5u, xor_block(a1, 2u));
+            update_row(6u, xor_block(a0, 3u));
+            update_row(7u, xor_block(a1, 3u));
+        }
     }
     let cz = zs * p.m * p.n;
     let partner_cols = c0 + 16u - 16u * grid_row;
     for (var g = 0u; g < opaque(TM / 4u); g++) {
-        let row_quad = 2u * (grid_col ^ (g / 2u)) + g % 2u;
+        let row_quad = select(2u * (grid_col ^ (g / 2u)) + g % 2u, g, GRID_ROWS == 1u);
         store_row(cz, g, r0 + 4u * row_quad, own_cols, partner_cols);
     }
 }
@@ -80,15 +109,16 @@ fn matmul_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
 // @end
 
 // @swap matmul-narrow-rows
-        // The 4 TM_QUADS quads of a this step needs are spread over the
+        // The 4 x TM_QUADS quads of a this step needs are spread over the
         // lanes, lane l loading quad l and, past 8, quad 8 + l (see
         // `a_quad_at`), instead of lane l loading all 4 of row quad l while
         // lanes past TM_QUADS load clamped rows nobody takes: 1 or 2 loads
-        // per lane where that took 4 (W2's Linear(784, 10): 2 of its
-        // forward's 8 loads per step of k, 8 scalars of its weight
-        // gradient's 24 for the unaligned gradient). Each block then comes
-        // by shuffles from the 4 lanes that loaded it. W2's forward ran
-        // 1.12-1.14x as fast, its weight gradient 1.06-1.12x (BENCHMARKS.md).
+        // per lane where that took 4 (W2's Linear(784, 10): 6 loads per
+        // step of k instead of 8 in its forward, 16 instead of 24 in its
+        // weight gradient, whose gradient is read as scalars). Each block
+        // then comes by shuffles from the 4 lanes that loaded it. W2's
+        // forward ran 1.12-1.14x as fast, its weight gradient 1.06-1.12x
+        // (BENCHMARKS.md, fourteenth stop).
         let q0 = a_quad(a_quad_at(offs.x, r0 + 4u * (lane / 4u), k, lane % 4u));
         var q1 = q0;
         if (TM_QUADS > 2u) {

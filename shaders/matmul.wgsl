@@ -160,7 +160,8 @@ fn b_quad(i: u32) -> vec4<f32> {
 // row r0 + t's 4 values from k on, or with TRANS_A (quads along the rows)
 // row k + t of the stored matrix from r0 on, the first row kept
 // quad-aligned. Rows past the last are read clamped (and never stored);
-// k + t >= K reads whatever lies there (see `a_block_of`).
+// elements at k + j >= K (a quad's, or with TRANS_A whole quads) read
+// whatever lies there, and `a_block_of` masks them.
 fn a_quad_at(off: u32, r0: u32, k: u32, t: u32) -> u32 {
     let last = p.m - 1u;
     if (TRANS_A) {

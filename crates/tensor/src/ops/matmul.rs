@@ -30,10 +30,12 @@ pub enum MatmulKernel {
     Register,
     /// `Register` with a workgroup's lanes sharing what they load by
     /// subgroup shuffles (`shaders/matmul.subgroup.wgsl`): its 8 lanes
-    /// compute a 64 x 128 block as a 2 x 4 grid of 32 x 32 blocks, each
-    /// lane loading a quarter of the block's rows of `a` and half of its
-    /// columns of `b`. On lavapipe 53 GFLOP/s at n = 1024 (`Register`:
-    /// 38.7 in the third stop's measurement). Needs subgroups of at least 8
+    /// compute a 64 x 128 block of the result as a 2 x 4 grid of 32 x 32
+    /// blocks, each lane loading a quarter of the rows of `a` and half of
+    /// the columns of `b` that its own 32 x 32 block needs (products of at
+    /// most 32 rows: a 1 x 8 row sharing only `a`'s rows). On lavapipe
+    /// 53 GFLOP/s at n = 1024, 1.10-1.12x the 1 x 8 row's speed (measured
+    /// in one process, BENCHMARKS.md). Needs subgroups of at least 8
     /// invocations ([`AdapterSummary::subgroups_of_8`]); elsewhere it runs
     /// as `Register`.
     ///
@@ -44,16 +46,17 @@ pub enum MatmulKernel {
     Tiled,
 }
 
-/// Rows per invocation (and workgroup) of the register kernel (`TM`).
+/// Rows per invocation of the register kernel (`TM`).
 const REGISTER_ROWS: usize = 32;
 /// Columns per invocation of the register kernel (`TN`).
 const REGISTER_COLS: usize = 32;
-/// Invocations per workgroup of the register kernel, side by side along
-/// the columns (`WG_X`).
+/// Invocations per workgroup of the register kernel (`WG_X`): side by
+/// side along the columns in the portable kernel, a grid of `GRID_ROWS`
+/// rows in the subgroup one.
 const REGISTER_WORKGROUP: usize = 8;
-/// The subgroup register kernel's lanes: a grid of 2 x 4 blocks.
+/// Rows of the subgroup register kernel's grid of lanes (`GRID_ROWS`)
+/// when the product has more rows than one invocation covers.
 const GRID_ROWS: usize = 2;
-const GRID_COLS: usize = 4;
 /// The tiled kernel's output tile is `TILE x TILE` (`TILE` in the shader).
 const TILE: usize = 64;
 /// Workgroups per grid dimension that every adapter allows.
@@ -514,6 +517,9 @@ struct Plan {
     /// The register kernels share their loads between lanes by subgroup
     /// shuffles (`matmul.subgroup.wgsl`).
     shared_loads: bool,
+    /// Rows of lanes in a register workgroup (`GRID_ROWS` of the subgroup
+    /// kernel; 1 in the portable one).
+    grid_rows: usize,
 }
 
 /// The register kernel is used for products of more than 16 rows when it
@@ -554,12 +560,14 @@ impl Plan {
             row_quads: REGISTER_ROWS / 4,
             col_quads: NARROW_COL_QUADS,
             shared_loads: false,
+            grid_rows: 1,
         };
         if kernel == MatmulKernel::Tiled {
             return plan;
         }
-        // The 8 invocations of a register workgroup lie along n: the longer
-        // side goes along n (transposing if needed).
+        // The invocations of a register workgroup lie along n (all 8, or
+        // 4 in each of 2 rows): the longer side goes along n (transposing
+        // if needed).
         plan.transposed = m > n;
         let (rows, cols) = if plan.transposed { (n, m) } else { (m, n) };
         plan.shared_loads = kernel == MatmulKernel::RegisterSubgroup;
@@ -567,11 +575,14 @@ impl Plan {
         let invocations = rows.div_ceil(row_block) * cols.div_ceil(REGISTER_COLS) * batches;
         if rows > 4 * NARROW_ROW_QUADS && invocations >= REGISTER_MIN_INVOCATIONS {
             plan.entry = "matmul";
-            plan.block = if plan.shared_loads {
-                (GRID_ROWS * row_block, GRID_COLS * REGISTER_COLS)
-            } else {
-                (row_block, REGISTER_WORKGROUP * REGISTER_COLS)
-            };
+            // A second row of lanes only where the rows fill it in part.
+            if plan.shared_loads && rows > row_block {
+                plan.grid_rows = GRID_ROWS;
+            }
+            plan.block = (
+                plan.grid_rows * row_block,
+                REGISTER_WORKGROUP / plan.grid_rows * REGISTER_COLS,
+            );
             return plan;
         }
         // The narrow kernel for everything else: at most 16 rows per
@@ -608,6 +619,7 @@ fn dispatch_chunks(
     let bind = |binding, buffer| Binding { binding, buffer };
     let has_bias = ("HAS_BIAS", f64::from(u8::from(bias.is_some())));
     let register = [has_bias];
+    let grid = [("GRID_ROWS", plan.grid_rows as f64)];
     let narrow = [
         ("TM_QUADS", plan.row_quads as f64),
         ("TN_QUADS", plan.col_quads as f64),
@@ -640,7 +652,11 @@ fn dispatch_chunks(
             ([constants, &narrow].concat(), bindings)
         }
         // The register kernel's operands are aligned: A_VEC4 and B_VEC4
-        // keep their defaults.
+        // keep their defaults. Only the subgroup variant has a grid.
+        _ if plan.shared_loads => (
+            [&constants[..5], &register, &grid].concat(),
+            register_bindings,
+        ),
         _ => ([&constants[..5], &register].concat(), register_bindings),
     };
     let (rows, cols) = plan.block;
@@ -689,8 +705,8 @@ mod tests {
         );
         let p = Plan::choose(MatmulKernel::RegisterSubgroup, 1024, 1024, 1);
         assert_eq!(
-            (p.entry, p.row_quads, p.shared_loads, p.block),
-            ("matmul", 8, true, (64, 128))
+            (p.entry, p.row_quads, p.shared_loads, p.grid_rows, p.block),
+            ("matmul", 8, true, 2, (64, 128))
         );
         let p = plan(17, 3000);
         assert_eq!((p.entry, p.transposed, p.row_quads), ("matmul", false, 8));
@@ -699,12 +715,18 @@ mod tests {
         // The grid kernel's edge cases in `tests/ops/matmul.rs`.
         let grid = |m, n, batches| {
             let p = Plan::choose(MatmulKernel::RegisterSubgroup, m, n, batches);
-            (p.entry, p.transposed)
+            assert_eq!(p.entry, "matmul");
+            (p.transposed, p.grid_rows, p.block)
         };
-        assert_eq!(grid(40, 1000, 1), ("matmul", false));
-        assert_eq!(grid(100, 300, 1), ("matmul", false));
-        assert_eq!(grid(300, 100, 1), ("matmul", true));
-        assert_eq!(grid(40, 200, 3), ("matmul", false));
+        assert_eq!(grid(40, 1000, 1), (false, 2, (64, 128)));
+        assert_eq!(grid(100, 300, 1), (false, 2, (64, 128)));
+        assert_eq!(grid(300, 100, 1), (true, 2, (64, 128)));
+        assert_eq!(grid(40, 200, 3), (false, 2, (64, 128)));
+        assert_eq!(grid(45, 1001, 1), (false, 2, (64, 128)));
+        assert_eq!(grid(1001, 45, 1), (true, 2, (64, 128)));
+        // At most 32 rows: one row of 8 lanes.
+        assert_eq!(grid(17, 3000, 1), (false, 1, (32, 256)));
+        assert_eq!(grid(1024, 32, 1), (true, 1, (32, 256)));
         // Linear(30, 600) and its transpose at batch 64, as addmm's test
         // has them.
         assert_eq!(plan(64, 600).entry, "matmul");

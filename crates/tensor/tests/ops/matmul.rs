@@ -141,7 +141,12 @@ fn every_kernel_plan_matches_the_cpu() {
         // last workgroup's lanes partly or wholly past n (1000, 300).
         (40, 33, 1000),
         (100, 7, 300),
-        (300, 7, 100),   // transposed
+        (300, 7, 100), // transposed
+        // Partial row and column quads in both grid rows, both ways.
+        (45, 9, 1001),
+        (1001, 9, 45),
+        // At most 32 rows: the subgroup kernel's 1 x 8 row, transposed.
+        (1030, 9, 30),
         (6, 25, 3000),   // narrow 8 x 8, many columns
         (3, 9, 2000),    // narrow 4 x 8
         (16, 150, 1200), // narrow 16 x 8
@@ -417,11 +422,15 @@ fn addmm_adds_a_bias_to_every_row() {
     // of the whole output's shape or of one column broadcasts as in
     // PyTorch, added after the product. A bias of shape [n] is read at an
     // offset.
-    let cases: [(usize, usize, usize, &[usize]); 9] = [
+    let cases: [(usize, usize, usize, &[usize]); 11] = [
         (64, 784, 10, &[10]),
         (10, 64, 784, &[784]),
         (64, 30, 600, &[600]),
         (600, 30, 64, &[64]),
+        // The subgroup register kernel's second row of lanes partly past
+        // the rows, transposed (the bias read per row) and upright.
+        (600, 30, 50, &[50]),
+        (50, 30, 601, &[601]),
         (5, 999, 2, &[2]),
         (3, 5, 7, &[7]),
         (3, 5, 7, &[3, 7]),
