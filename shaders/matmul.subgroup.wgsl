@@ -25,6 +25,73 @@ fn xor_block(m: mat4x4<f32>, x: u32) -> mat4x4<f32> {
 // 64 x 128 of c), or, for products of at most 32 rows, where a second row
 // of lanes would compute nothing, 1 row of 8 (32 x 256).
 override GRID_ROWS: u32 = 2u;
+// AB-EXPERIMENT (temporary)
+@compute @workgroup_size(WG_X)
+fn matmul_old(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let zs = p.batch_start + wid.z;
+    let offs = batch_offsets(zs);
+    let r0 = p.row_start + wid.y * TM;
+    let c0 = p.col_start + (wid.x * WG_X + lid.x) * TN;
+    let kend = opaque(p.k);
+    for (var k = 0u; k < kend; k += 4u) {
+        let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
+        bq[0] = b_block(offs.y, c0, k, live);
+        bq[1] = b_block(offs.y, c0 + 4u, k, live);
+        bq[2] = b_block(offs.y, c0 + 8u, k, live);
+        bq[3] = b_block(offs.y, c0 + 12u, k, live);
+        bq[4] = b_block(offs.y, c0 + 16u, k, live);
+        bq[5] = b_block(offs.y, c0 + 20u, k, live);
+        bq[6] = b_block(offs.y, c0 + 24u, k, live);
+        bq[7] = b_block(offs.y, c0 + 28u, k, live);
+        let mine = a_block(offs.x, r0 + 4u * lane, k, live);
+        update_row(0u, lane_block(mine, 0u));
+        update_row(1u, lane_block(mine, 1u));
+        update_row(2u, lane_block(mine, 2u));
+        update_row(3u, lane_block(mine, 3u));
+        update_row(4u, lane_block(mine, 4u));
+        update_row(5u, lane_block(mine, 5u));
+        update_row(6u, lane_block(mine, 6u));
+        update_row(7u, lane_block(mine, 7u));
+    }
+    let cz = zs * p.m * p.n;
+    for (var g = 0u; g < opaque(TM / 4u); g++) {
+        store_row(cz, g, r0 + 4u * g, c0, c0 + 16u);
+    }
+}
+// AB-EXPERIMENT (temporary)
+@compute @workgroup_size(WG_X)
+fn matmul_narrow_old(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let zs = p.batch_start + wid.z;
+    let offs = batch_offsets(zs);
+    let r0 = p.row_start + wid.y * TM_QUADS * 4u;
+    let c0 = p.col_start + (wid.x * WG_X + lid.x) * TN_QUADS * 4u;
+    let kend = opaque(p.k);
+    for (var k = 0u; k < kend; k += 4u) {
+        let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
+        bq[0] = b_block(offs.y, c0, k, live);
+        if (TN_QUADS > 1u) { bq[1] = b_block(offs.y, c0 + 4u, k, live); }
+        let mine = a_block(offs.x, r0 + 4u * lane, k, live);
+        narrow_update_row(0u, lane_block(mine, 0u));
+        if (TM_QUADS > 1u) { narrow_update_row(1u, lane_block(mine, 1u)); }
+        if (TM_QUADS > 2u) { narrow_update_row(2u, lane_block(mine, 2u)); }
+        if (TM_QUADS > 3u) { narrow_update_row(3u, lane_block(mine, 3u)); }
+    }
+    let cz = zs * p.m * p.n;
+    for (var i = 0u; i < opaque(TM_QUADS * TN_QUADS); i++) {
+        let g = i / TN_QUADS;
+        let j = i % TN_QUADS;
+        let r = r0 + 4u * g;
+        let c = c0 + 4u * j;
+        store_block(cz, r, c, with_bias(nacc_block(2u * g + j), r, c));
+    }
+    if (ROW_SUMS) {
+        if (c0 == 0u) {
+            store_row_sums(r0);
+        }
+    }
+}
+
+
 // @end
 
 // @swap matmul-kernel
