@@ -1,6 +1,5 @@
 //! Project tasks: `cargo xtask validate | bench [--json FILE] | loc`.
 
-mod ab;
 mod bench;
 mod bench_data;
 mod bench_train;
@@ -20,7 +19,6 @@ fn main() -> ExitCode {
         Some("validate") => validate::run(&workspace_root().join("shaders")),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-train") => bench::run_train(&args[1..]),
-        Some("ab") => ab::run(&args[1..]),
         Some("loc") => loc::run(&workspace_root()),
         _ => Err("usage: cargo xtask <validate | bench [--json FILE] | loc>".to_string()),
     };

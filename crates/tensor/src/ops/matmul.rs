@@ -20,9 +20,6 @@ use crate::runtime::{Binding, Kernel, rt};
 use crate::shaders::{MATMUL, MATMUL_SUBGROUP};
 use crate::tensor::Tensor;
 
-/// AB-EXPERIMENT (temporary): run the previous subgroup kernels.
-pub static AB_OLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// Which kernel computes the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatmulKernel {
@@ -663,20 +660,8 @@ fn dispatch_chunks(
         _ => ([&constants[..5], &register].concat(), register_bindings),
     };
     let (rows, cols) = plan.block;
-    let bias_offset = bias.map_or(0, |t| t.layout.offset) as u32;
-    // AB-EXPERIMENT (temporary)
-    let ab = AB_OLD.load(std::sync::atomic::Ordering::Relaxed) && plan.shared_loads;
-    let entry: &'static str = match (ab, plan.entry) {
-        (true, "matmul") => "matmul_old",
-        (true, "matmul_narrow") => "matmul_narrow_old",
-        (_, e) => e,
-    };
-    let (rows, cols) = if ab && plan.entry == "matmul" {
-        (32, 256)
-    } else {
-        (rows, cols)
-    };
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
+    let bias_offset = bias.map_or(0, |t| t.layout.offset) as u32;
     let shader = if plan.shared_loads {
         &MATMUL_SUBGROUP
     } else {
@@ -692,7 +677,7 @@ fn dispatch_chunks(
                 p.extend([bias_offset, 0, 0, 0, 0]);
                 let grid = [gx - x0, gy - y0, batches - z0].map(|g| g.min(MAX_GROUPS) as u32);
                 rt().dispatch(
-                    Kernel::new(shader, entry),
+                    Kernel::new(shader, plan.entry),
                     &constants,
                     bytemuck::cast_slice(&p),
                     &bindings,
