@@ -36,7 +36,7 @@ override GRID_ROWS: u32 = 2u;
 // lane and step of k, where the 1 x 8 row takes 36 (its rows of a shared,
 // its columns of b not) and `matmul.wgsl` 64. The rest comes by shuffles
 // with a constant lane or lane mask. Measured at n = 1024 on lavapipe,
-// both arrangements alternating in one process: the 2 x 4 grid 1.10-1.12x
+// both arrangements alternating in one process: the 2 x 4 grid 1.10-1.13x
 // as fast; at 32 rows or fewer the 1 x 8 row 1.6-1.75x (BENCHMARKS.md,
 // fourteenth stop).
 //

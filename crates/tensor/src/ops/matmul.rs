@@ -34,7 +34,7 @@ pub enum MatmulKernel {
     /// blocks, each lane loading a quarter of the rows of `a` and half of
     /// the columns of `b` that its own 32 x 32 block needs (products of at
     /// most 32 rows: a 1 x 8 row sharing only `a`'s rows). On lavapipe
-    /// 53 GFLOP/s at n = 1024, 1.10-1.12x the 1 x 8 row's speed (measured
+    /// 53 GFLOP/s at n = 1024, 1.10-1.13x the 1 x 8 row's speed (measured
     /// in one process, BENCHMARKS.md). Needs subgroups of at least 8
     /// invocations ([`AdapterSummary::subgroups_of_8`]); elsewhere it runs
     /// as `Register`.
