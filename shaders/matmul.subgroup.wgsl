@@ -21,24 +21,28 @@ fn xor_block(m: mat4x4<f32>, x: u32) -> mat4x4<f32> {
     return mat4x4<f32>(subgroupShuffleXor(m[0], x), subgroupShuffleXor(m[1], x), subgroupShuffleXor(m[2], x), subgroupShuffleXor(m[3], x));
 }
 
-// The register kernel's grid of lanes: 2 rows of 4 (a workgroup covers
-// 64 x 128 of c), or, for products of at most 32 rows, where a second row
-// of lanes would compute nothing, 1 row of 8 (32 x 256).
+// The register kernel's grid of lanes, 1 or 2 rows (no other value): 2
+// rows of 4 (a workgroup covers 64 x 128 of c), or, for products of at
+// most 32 rows, where a second row of lanes would compute nothing, 1 row
+// of 8 (32 x 256).
 override GRID_ROWS: u32 = 2u;
 // @end
 
 // @swap matmul-kernel
-// The 8 lanes of a workgroup as a grid of 32 x 32 blocks, 2 x 4 (or 1 x 8,
-// GRID_ROWS): lane l computes rows 32 (l / 4).. of the workgroup's 64 and
-// columns 32 (l % 4).. of its 128. Lanes l and l ^ 4 need the same
-// columns of b and each loads half of them; the 4 lanes of a grid row
-// need the same rows of a and each loads a quarter: 24 vec4 loads per
-// lane and step of k, where the 1 x 8 row takes 36 (its rows of a shared,
-// its columns of b not) and `matmul.wgsl` 64. The rest comes by shuffles
-// with a constant lane or lane mask. Measured at n = 1024 on lavapipe,
-// both arrangements alternating in one process: the 2 x 4 grid 1.10-1.13x
-// as fast; at 32 rows or fewer the 1 x 8 row 1.6-1.75x (BENCHMARKS.md,
-// fourteenth stop).
+// The 8 lanes of a workgroup as a grid of 32 x 32 blocks. In the 2 x 4
+// grid lane l computes rows 32 (l / 4).. of the workgroup's 64 and columns
+// 32 (l % 4).. of its 128. Lanes l and l ^ 4 need the same columns of b
+// and each loads half of them; the 4 lanes of a grid row need the same
+// rows of a and each loads a quarter: 24 vec4 loads per lane and step of
+// k. In the 1 x 8 row (GRID_ROWS = 1) lane l computes all 32 rows and
+// columns 32 l..: it loads row quad l of a, which reaches the others by
+// shuffles, and all 8 of its own column quads of b: 36 loads
+// (`matmul.wgsl`, without subgroups: 64). The shuffles take a constant
+// lane or lane mask. Measured on lavapipe, both arrangements alternating
+// in one process: at n = 1024 the 2 x 4 grid 1.10-1.13x as fast; at 17 or
+// 32 rows (`[17, 784] @ [784, 3000]`, `[32, 512] @ [512, 2048]`, `[1024,
+// 256] @ [256, 32]`) the 1 x 8 row 1.6-1.75x (BENCHMARKS.md, fourteenth
+// stop).
 //
 // In the 2 x 4 grid, which block a lane's accumulators hold depends on
 // the lane, so the shuffles' masks are constants: accumulator row g is the

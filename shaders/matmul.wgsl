@@ -257,7 +257,8 @@ fn store_block(cz: u32, r0: u32, c0: u32, blk: mat4x4<f32>) {
 // The 8 invocations of a workgroup lie side by side along n, so all lanes
 // read the same rows of a (cache hits) and 256 contiguous columns of b; a
 // 4 x 2 arrangement was 40% slower. (With subgroups, where lanes pass each
-// other what they load, `matmul.subgroup.wgsl` arranges them 2 x 4.)
+// other what they load, `matmul.subgroup.wgsl` arranges them 2 x 4 above
+// 32 rows.)
 // Accumulators and blocks are private arrays indexed only by constants
 // (after inlining), so they become plain values; loops over them would index
 // them dynamically, which the driver does with per-lane gathers (3x slower).

@@ -75,15 +75,18 @@ fn kernels_are_specialised_before_the_driver_sees_them() {
     let w = Tensor::rand(&[8, 3, 3, 3]);
     // (None of the other test's kernels, which must be new to it.)
     let y = x.conv2d(&w, None, Default::default());
-    // Products for the register kernel and two narrow plans (12 x 4
-    // blocks, transposed; one 4 x 4 invocation over a long k).
-    let big = Tensor::rand(&[40, 30]).matmul(&Tensor::rand(&[30, 300]));
+    // Products for the register kernel (with subgroups: its 2 x 4 grid
+    // of lanes, and its 1 x 8 row at 20 rows) and three narrow plans (16 x 8
+    // blocks; 12 x 4, transposed; one 4 x 4 invocation over a long k).
+    let big = Tensor::rand(&[40, 30]).matmul(&Tensor::rand(&[30, 1100]));
+    let row = Tensor::rand(&[20, 30]).matmul(&Tensor::rand(&[30, 1100]));
+    let wide = Tensor::rand(&[40, 30]).matmul(&Tensor::rand(&[30, 300]));
     let narrow = Tensor::rand(&[64, 20]).matmul(&Tensor::rand(&[20, 10]));
     let one_invocation = Tensor::rand(&[2, 500]).matmul(&Tensor::rand(&[500, 3]));
-    for t in [y, big, narrow, one_invocation] {
+    for t in [y, big, row, wide, narrow, one_invocation] {
         t.to_vec::<f32>().expect("read");
     }
     let stats = rt.compile_stats();
-    assert!(stats.pipelines >= 5, "{stats:?}");
+    assert!(stats.pipelines >= 7, "{stats:?}");
     assert_eq!(stats.unspecialized, 0, "{stats:?}");
 }

@@ -55,7 +55,11 @@ const REGISTER_COLS: usize = 32;
 /// rows in the subgroup one.
 const REGISTER_WORKGROUP: usize = 8;
 /// Rows of the subgroup register kernel's grid of lanes (`GRID_ROWS`)
-/// when the product has more rows than one invocation covers.
+/// when the product has more rows than one invocation covers. A product
+/// whose row count crosses 32 from call to call (an epoch's short last
+/// batch through a wide Linear layer) then takes two register pipelines,
+/// each several seconds of compiling on lavapipe with an empty shader
+/// cache, where it took one before.
 const GRID_ROWS: usize = 2;
 /// The tiled kernel's output tile is `TILE x TILE` (`TILE` in the shader).
 const TILE: usize = 64;
@@ -726,7 +730,10 @@ mod tests {
         assert_eq!(grid(1001, 45, 1), (true, 2, (64, 128)));
         // At most 32 rows: one row of 8 lanes.
         assert_eq!(grid(17, 3000, 1), (false, 1, (32, 256)));
-        assert_eq!(grid(1024, 32, 1), (true, 1, (32, 256)));
+        assert_eq!(grid(1030, 30, 1), (true, 1, (32, 256)));
+        assert_eq!(grid(32, 1100, 1), (false, 1, (32, 256)));
+        assert_eq!(grid(33, 600, 1), (false, 2, (64, 128)));
+        assert_eq!(grid(20, 600, 2), (false, 1, (32, 256)));
         // Linear(30, 600) and its transpose at batch 64, as addmm's test
         // has them.
         assert_eq!(plan(64, 600).entry, "matmul");

@@ -134,15 +134,18 @@ fn matrix_products_match_the_cpu_at_tile_edges_and_odd_sizes() {
 #[test]
 fn every_kernel_plan_matches_the_cpu() {
     let sizes = [
-        (17, 25, 3000), // register, one row past the narrow kernel's 16
-        (3000, 37, 20), // register, transposed (c^T = b^T a^T)
+        (17, 25, 3000), // register (1 x 8 lanes), one row past the narrow kernel's 16
+        (3000, 37, 20), // register (1 x 8), transposed (c^T = b^T a^T)
+        (32, 9, 1100),  // register, 1 x 8 lanes at the most rows they take
+        (33, 9, 600),   // register, 2 x 4: one row in the second grid row
         // The subgroup register kernel's 64 x 128 blocks, cut at their
         // edges: its second grid row of lanes partly past m (40 rows), its
         // last workgroup's lanes partly or wholly past n (1000, 300).
         (40, 33, 1000),
         (100, 7, 300),
         (300, 7, 100), // transposed
-        // Partial row and column quads in both grid rows, both ways.
+        // A partial last row quad (in the second grid row) and column
+        // quad, both ways.
         (45, 9, 1001),
         (1001, 9, 45),
         // At most 32 rows: the subgroup kernel's 1 x 8 row, transposed.
@@ -168,9 +171,12 @@ fn every_kernel_plan_matches_the_cpu() {
     // A convolution as a batched product: one weight for 7 images.
     let (w, wv, cols, colsv) = operands(&[16, 54], &[7, 54, 36], 120);
     check("[16, 54] @ [7, 54, 36]", &w, &wv, &cols, &colsv);
-    // The register kernels over a batch.
+    // The register kernels over a batch: the subgroup one as a 2 x 4 grid
+    // and as a 1 x 8 row.
     let (a, av, b, bv) = operands(&[3, 40, 9], &[3, 9, 200], 121);
     check("[3, 40, 9] @ [3, 9, 200]", &a, &av, &b, &bv);
+    let (a, av, b, bv) = operands(&[2, 20, 9], &[2, 9, 600], 122);
+    check("[2, 20, 9] @ [2, 9, 600]", &a, &av, &b, &bv);
 }
 
 #[test]
@@ -418,19 +424,23 @@ fn addmm_adds_a_bias_to_every_row() {
     // (computed transposed), for 784 outputs of 10 rows, for 5 x 2 outputs
     // over k = 999 (two invocations) and for 3 x 7 outputs the narrow
     // kernel adds it as it stores, and so does the register kernel for 64
-    // x 600 and 600 x 64 outputs (the second computed transposed). A bias
+    // x 600 and 600 x 64 outputs (the second computed transposed) and for
+    // the subgroup kernel's two arrangements of lanes below. A bias
     // of the whole output's shape or of one column broadcasts as in
     // PyTorch, added after the product. A bias of shape [n] is read at an
     // offset.
-    let cases: [(usize, usize, usize, &[usize]); 11] = [
+    let cases: [(usize, usize, usize, &[usize]); 13] = [
         (64, 784, 10, &[10]),
         (10, 64, 784, &[784]),
         (64, 30, 600, &[600]),
         (600, 30, 64, &[64]),
         // The subgroup register kernel's second row of lanes partly past
-        // the rows, transposed (the bias read per row) and upright.
+        // the rows, transposed (the bias read per row) and upright; and
+        // its 1 x 8 row, both ways.
         (600, 30, 50, &[50]),
         (50, 30, 601, &[601]),
+        (20, 30, 1100, &[1100]),
+        (1100, 30, 20, &[20]),
         (5, 999, 2, &[2]),
         (3, 5, 7, &[7]),
         (3, 5, 7, &[3, 7]),
