@@ -63,16 +63,10 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id
     let kend = opaque(p.k);
     for (var k = 0u; k < kend; k += 4u) {
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
-        bq[0] = b_block(offs.y, own_cols, k, live);
-        bq[1] = b_block(offs.y, own_cols + 4u, k, live);
-        bq[2] = b_block(offs.y, own_cols + 8u, k, live);
-        bq[3] = b_block(offs.y, own_cols + 12u, k, live);
+        load_b_blocks(0u, offs.y, own_cols, k, live);
         if (GRID_ROWS == 1u) {
             // Every lane its own 32 columns; lane l loads row quad l.
-            bq[4] = b_block(offs.y, c0 + 16u, k, live);
-            bq[5] = b_block(offs.y, c0 + 20u, k, live);
-            bq[6] = b_block(offs.y, c0 + 24u, k, live);
-            bq[7] = b_block(offs.y, c0 + 28u, k, live);
+            load_b_blocks(4u, offs.y, c0 + 16u, k, live);
             let mine = a_block(offs.x, r0 + 4u * lane, k, live);
             update_row(0u, lane_block(mine, 0u));
             update_row(1u, lane_block(mine, 1u));

@@ -269,6 +269,15 @@ const TN: u32 = 32u;
 var<private> acc: array<mat4x4<f32>, 64>; // block (row quad g, column quad j) at 8 g + j
 var<private> bq: array<mat4x4<f32>, 8>; // this step's blocks of b, by column quad
 
+// bq[at .. at + 3] = the blocks of b's 4 column quads from column c on
+// (`at`, 0 or 4, is a constant once inlined, like `g` below).
+fn load_b_blocks(at: u32, off: u32, c: u32, k: u32, live: vec4<bool>) {
+    bq[at] = b_block(off, c, k, live);
+    bq[at + 1u] = b_block(off, c + 4u, k, live);
+    bq[at + 2u] = b_block(off, c + 8u, k, live);
+    bq[at + 3u] = b_block(off, c + 12u, k, live);
+}
+
 // acc[g, j] += b_j * a_g for the 8 column quads of row quad g.
 fn update_row(g: u32, ag: mat4x4<f32>) {
     let i = 8u * g;
@@ -330,14 +339,8 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     // k runs in steps of 4; the step that crosses K masks what lies beyond.
     for (var k = 0u; k < kend; k += 4u) {
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
-        bq[0] = b_block(offs.y, c0, k, live);
-        bq[1] = b_block(offs.y, c0 + 4u, k, live);
-        bq[2] = b_block(offs.y, c0 + 8u, k, live);
-        bq[3] = b_block(offs.y, c0 + 12u, k, live);
-        bq[4] = b_block(offs.y, c0 + 16u, k, live);
-        bq[5] = b_block(offs.y, c0 + 20u, k, live);
-        bq[6] = b_block(offs.y, c0 + 24u, k, live);
-        bq[7] = b_block(offs.y, c0 + 28u, k, live);
+        load_b_blocks(0u, offs.y, c0, k, live);
+        load_b_blocks(4u, offs.y, c0 + 16u, k, live);
         // Every invocation loads the same rows of a
         // (`matmul.subgroup.wgsl` shares rows and columns between lanes).
         update_row(0u, a_block(offs.x, r0, k, live));
