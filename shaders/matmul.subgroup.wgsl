@@ -11,14 +11,21 @@ fn quads_of_lanes(q: vec4<f32>, l0: u32) -> mat4x4<f32> {
     return mat4x4<f32>(subgroupShuffle(q, l0), subgroupShuffle(q, l0 + 1u), subgroupShuffle(q, l0 + 2u), subgroupShuffle(q, l0 + 3u));
 }
 
-// The block that lane l holds as `m`.
-fn lane_block(m: mat4x4<f32>, l: u32) -> mat4x4<f32> {
-    return mat4x4<f32>(subgroupShuffle(m[0], l), subgroupShuffle(m[1], l), subgroupShuffle(m[2], l), subgroupShuffle(m[3], l));
-}
-
 // The block that lane `lane ^ x` holds as `m`.
 fn xor_block(m: mat4x4<f32>, x: u32) -> mat4x4<f32> {
     return mat4x4<f32>(subgroupShuffleXor(m[0], x), subgroupShuffleXor(m[1], x), subgroupShuffleXor(m[2], x), subgroupShuffleXor(m[3], x));
+}
+
+// Accumulator row g of the register kernel: the (g % GRID_ROWS)-th block
+// of a (a0 or a1) that lane `lane ^ (g / GRID_ROWS)` loaded (g and the
+// constants fold once inlined; mask 0 is this lane's own block).
+fn shared_a_block(a0: mat4x4<f32>, a1: mat4x4<f32>, g: u32) -> mat4x4<f32> {
+    let blk = pick(a0, a1, g % GRID_ROWS == 1u);
+    let mask = g / GRID_ROWS;
+    if (mask == 0u) {
+        return blk;
+    }
+    return xor_block(blk, mask);
 }
 
 // The register kernel's grid of lanes, 1 or 2 rows (no other value): 2
@@ -44,10 +51,11 @@ override GRID_ROWS: u32 = 2u;
 // 256] @ [256, 32]`) the 1 x 8 row 1.6-1.75x (BENCHMARKS.md, fourteenth
 // stop).
 //
-// In the 2 x 4 grid, which block a lane's accumulators hold depends on
-// the lane, so the shuffles' masks are constants: accumulator row g is the
-// row quad that lane `l ^ (g / 2)` loaded as its (g % 2)-th, and column
-// blocks 0-3 are the half this lane loaded, 4-7 its partner's.
+// Which block a lane's accumulators hold depends on the lane, so that the
+// shuffles' masks are constants: accumulator row g is the row quad that
+// lane `l ^ (g / GRID_ROWS)` loaded as its (g % GRID_ROWS)-th
+// (`shared_a_block`), and in the 2 x 4 grid column blocks 0-3 are the
+// half this lane loaded, 4-7 its partner's.
 @compute @workgroup_size(WG_X)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     let zs = p.batch_start + wid.z;
@@ -57,46 +65,40 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id
     let grid_col = lane % grid_cols;
     let r0 = p.row_start + (GRID_ROWS * wid.y + grid_row) * TM;
     let c0 = p.col_start + (grid_cols * wid.x + grid_col) * TN;
-    // This lane's share of the columns and of the rows.
+    // This lane's share of the columns (with one grid row, the first half
+    // of them) and its GRID_ROWS row quads.
     let own_cols = c0 + 16u * grid_row;
-    let own_rows = r0 + 8u * grid_col;
+    let own_rows = r0 + 4u * GRID_ROWS * grid_col;
     let kend = opaque(p.k);
     for (var k = 0u; k < kend; k += 4u) {
         let live = vec4<u32>(k, k + 1u, k + 2u, k + 3u) < vec4<u32>(kend);
         load_b_blocks(0u, offs.y, own_cols, k, live);
         if (GRID_ROWS == 1u) {
-            // Every lane its own 32 columns; lane l loads row quad l.
             load_b_blocks(4u, offs.y, c0 + 16u, k, live);
-            let mine = a_block(offs.x, r0 + 4u * lane, k, live);
-            update_row(0u, lane_block(mine, 0u));
-            update_row(1u, lane_block(mine, 1u));
-            update_row(2u, lane_block(mine, 2u));
-            update_row(3u, lane_block(mine, 3u));
-            update_row(4u, lane_block(mine, 4u));
-            update_row(5u, lane_block(mine, 5u));
-            update_row(6u, lane_block(mine, 6u));
-            update_row(7u, lane_block(mine, 7u));
         } else {
             bq[4] = xor_block(bq[0], 4u);
             bq[5] = xor_block(bq[1], 4u);
             bq[6] = xor_block(bq[2], 4u);
             bq[7] = xor_block(bq[3], 4u);
-            let a0 = a_block(offs.x, own_rows, k, live);
-            let a1 = a_block(offs.x, own_rows + 4u, k, live);
-            update_row(0u, a0);
-            update_row(1u, a1);
-            update_row(2u, xor_block(a0, 1u));
-            update_row(3u, xor_block(a1, 1u));
-            update_row(4u, xor_block(a0, 2u));
-            update_row(5u, xor_block(a1, 2u));
-            update_row(6u, xor_block(a0, 3u));
-            update_row(7u, xor_block(a1, 3u));
         }
+        let a0 = a_block(offs.x, own_rows, k, live);
+        var a1 = a0;
+        if (GRID_ROWS == 2u) {
+            a1 = a_block(offs.x, own_rows + 4u, k, live);
+        }
+        update_row(0u, shared_a_block(a0, a1, 0u));
+        update_row(1u, shared_a_block(a0, a1, 1u));
+        update_row(2u, shared_a_block(a0, a1, 2u));
+        update_row(3u, shared_a_block(a0, a1, 3u));
+        update_row(4u, shared_a_block(a0, a1, 4u));
+        update_row(5u, shared_a_block(a0, a1, 5u));
+        update_row(6u, shared_a_block(a0, a1, 6u));
+        update_row(7u, shared_a_block(a0, a1, 7u));
     }
     let cz = zs * p.m * p.n;
     let partner_cols = c0 + 16u - 16u * grid_row;
     for (var g = 0u; g < opaque(TM / 4u); g++) {
-        let row_quad = select(2u * (grid_col ^ (g / 2u)) + g % 2u, g, GRID_ROWS == 1u);
+        let row_quad = GRID_ROWS * (grid_col ^ (g / GRID_ROWS)) + g % GRID_ROWS;
         store_row(cz, g, r0 + 4u * row_quad, own_cols, partner_cols);
     }
 }

@@ -622,8 +622,13 @@ fn dispatch_chunks(
 ) {
     let bind = |binding, buffer| Binding { binding, buffer };
     let has_bias = ("HAS_BIAS", f64::from(u8::from(bias.is_some())));
-    let register = [has_bias];
-    let grid = [("GRID_ROWS", plan.grid_rows as f64)];
+    // Only the subgroup variant has a grid of lanes.
+    let grid_rows = ("GRID_ROWS", plan.grid_rows as f64);
+    let register: &[_] = if plan.shared_loads {
+        &[has_bias, grid_rows]
+    } else {
+        &[has_bias]
+    };
     let narrow = [
         ("TM_QUADS", plan.row_quads as f64),
         ("TN_QUADS", plan.col_quads as f64),
@@ -656,12 +661,8 @@ fn dispatch_chunks(
             ([constants, &narrow].concat(), bindings)
         }
         // The register kernel's operands are aligned: A_VEC4 and B_VEC4
-        // keep their defaults. Only the subgroup variant has a grid.
-        _ if plan.shared_loads => (
-            [&constants[..5], &register, &grid].concat(),
-            register_bindings,
-        ),
-        _ => ([&constants[..5], &register].concat(), register_bindings),
+        // keep their defaults.
+        _ => ([&constants[..5], register].concat(), register_bindings),
     };
     let (rows, cols) = plan.block;
     let (gx, gy) = (n.div_ceil(cols), m.div_ceil(rows));
